@@ -1,0 +1,155 @@
+//! Close codes and close frame bodies (RFC 6455 §5.5.1, §7.4).
+
+use core::fmt;
+
+/// A status code carried by a Close frame (RFC 6455 §7.4).
+///
+/// The constants name the codes the RFC defines. Any `u16` can be held, but
+/// only some may appear on the wire: see [`CloseCode::is_valid_on_wire`].
+///
+/// ```
+/// use rfc6455::CloseCode;
+/// assert_eq!(u16::from(CloseCode::PROTOCOL_ERROR), 1002);
+/// assert!(CloseCode::new(4000).is_valid_on_wire());
+/// assert!(!CloseCode::NO_STATUS.is_valid_on_wire());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CloseCode(u16);
+
+impl CloseCode {
+    /// 1000: the purpose of the connection has been fulfilled.
+    pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: an endpoint is going away (server shutdown, page navigation).
+    pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the endpoint received a frame that violates the protocol.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: the endpoint received a type of data it cannot accept.
+    pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
+    /// 1005: reserved; reported locally when a Close frame had no code. Never sent.
+    pub const NO_STATUS: CloseCode = CloseCode(1005);
+    /// 1006: reserved; reported locally when the connection dropped without a
+    /// Close frame. Never sent.
+    pub const ABNORMAL: CloseCode = CloseCode(1006);
+    /// 1007: a message's data was not consistent with its type (e.g. invalid
+    /// UTF-8 in a text message).
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message violates the endpoint's policy.
+    pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message is too big to process.
+    pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client expected the server to negotiate an extension.
+    pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the server met an unexpected condition.
+    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the service is restarting (IANA registry).
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later (IANA registry).
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: a gateway received an invalid response (IANA registry).
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+    /// 1015: reserved; reported locally when the TLS handshake failed. Never sent.
+    pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
+
+    /// Wraps a raw code.
+    pub const fn new(code: u16) -> CloseCode {
+        CloseCode(code)
+    }
+
+    /// The raw code.
+    pub const fn as_u16(self) -> u16 {
+        self.0
+    }
+
+    /// Whether this code may appear in a Close frame on the wire.
+    ///
+    /// RFC 6455 §7.4.1 defines 1000-1003 and 1007-1011 for use on the wire and
+    /// reserves 1004-1006 and 1015; §7.4.2 reserves 0-999 and leaves
+    /// 1000-2999 to the RFC and its extensions, 3000-3999 to registered
+    /// libraries and 4000-4999 to private use. We also accept 1012-1014,
+    /// which IANA registered after the RFC (and which servers send when they
+    /// restart), and nothing else in 1012-2999.
+    pub const fn is_valid_on_wire(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> Self {
+        CloseCode(code)
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> Self {
+        code.0
+    }
+}
+
+impl fmt::Debug for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CloseCode({})", self.0)
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The body of a Close frame: an optional code and a UTF-8 reason
+/// (RFC 6455 §5.5.1).
+///
+/// A received Close frame with an empty body has `code == None` (reported to
+/// applications as 1005 by convention, [`CloseCode::NO_STATUS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseFrame<'a> {
+    /// The status code, if the frame carried one.
+    pub code: Option<CloseCode>,
+    /// The reason, possibly empty (always empty when `code` is `None`).
+    pub reason: &'a str,
+}
+
+impl CloseFrame<'_> {
+    /// The code, or [`CloseCode::NO_STATUS`] when the frame had none.
+    pub fn code_or_no_status(&self) -> CloseCode {
+        self.code.unwrap_or(CloseCode::NO_STATUS)
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> OwnedCloseFrame {
+        OwnedCloseFrame {
+            code: self.code,
+            reason: alloc::string::String::from(self.reason),
+        }
+    }
+}
+
+/// An owned [`CloseFrame`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedCloseFrame {
+    /// The status code, if the frame carried one.
+    pub code: Option<CloseCode>,
+    /// The reason, possibly empty.
+    pub reason: alloc::string::String,
+}
+
+/// Largest reason a Close frame can carry: 125 bytes of control payload
+/// minus the 2-byte code (RFC 6455 §5.5).
+pub const MAX_REASON_LEN: usize = 123;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_validity_follows_rfc_7_4() {
+        for c in 0..=u16::MAX {
+            let expected = matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            assert_eq!(CloseCode::new(c).is_valid_on_wire(), expected, "{c}");
+        }
+        for c in [1004, 1005, 1006, 1015, 999, 0, 2999, 5000, 65535] {
+            assert!(!CloseCode::new(c).is_valid_on_wire());
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The receiving half: buffering, frame decoding, message assembly.
+
+use core::str;
+
+use super::{Connection, Event, FrameInProgress, MessageKind, Release, Role, State};
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::Error;
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
+use crate::mask::apply_mask;
+
+/// What a decoding step produced, as positions rather than borrows (so the
+/// decoding loop can keep mutating the connection).
+enum Step {
+    NeedMore,
+    Continue,
+    /// Deliver a frame kept whole in the receive buffer, whose payload spans
+    /// `rx_start + start .. rx_start + end`.
+    InPlace {
+        opcode: OpCode,
+        start: usize,
+        end: usize,
+    },
+    /// Deliver the reassembled message.
+    Assembled(MessageKind),
+}
+
+impl Connection {
+    // ---- getting bytes in ----
+
+    /// Space at the end of the receive buffer to read the transport into;
+    /// report what was read with [`commit_read`](Self::commit_read).
+    ///
+    /// The space offered starts at [`Config::read_buffer_size`] and doubles
+    /// while reads keep filling it, up to [`Config::max_read_size`]; it is
+    /// larger while a big frame is arriving, so the frame lands in one buffer
+    /// with no copy. Memory is zeroed only when the buffer grows, never per
+    /// read.
+    ///
+    /// [`Config::read_buffer_size`]: crate::Config::read_buffer_size
+    /// [`Config::max_read_size`]: crate::Config::max_read_size
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let mut want = self.read_size;
+        if let Some(f) = &self.frame {
+            if f.in_place {
+                let total = f.header_len + f.header.payload_len as usize;
+                want = want.max(total.saturating_sub(self.rx_end - self.rx_start));
+            }
+        }
+        self.reserve_rx(want);
+        &mut self.rx[self.rx_end..]
+    }
+
+    /// Records that `n` bytes were read into the start of
+    /// [`read_buf`](Self::read_buf).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the space `read_buf` offered.
+    pub fn commit_read(&mut self, n: usize) {
+        let offered = self.rx.len() - self.rx_end;
+        assert!(
+            n <= offered,
+            "commit_read: more bytes than read_buf offered"
+        );
+        self.rx_end += n;
+        self.last_read = n;
+        if n == offered && self.read_size < self.config.max_read_size {
+            self.read_size = (self.read_size * 2).min(self.config.max_read_size.max(16));
+        }
+    }
+
+    /// Copies received bytes into the connection. Prefer
+    /// [`read_buf`](Self::read_buf) + [`commit_read`](Self::commit_read) to
+    /// read straight into the connection's buffer.
+    pub fn feed(&mut self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        self.reserve_rx(data.len());
+        self.rx[self.rx_end..self.rx_end + data.len()].copy_from_slice(data);
+        self.rx_end += data.len();
+        self.last_read = data.len();
+    }
+
+    /// Reports that the transport has no more bytes to give (EOF).
+    ///
+    /// If the closing handshake had not completed, the next
+    /// [`next_event`](Self::next_event) reports [`Error::AbnormalClosure`]
+    /// (close code 1006, RFC 6455 §7.1.5).
+    pub fn feed_eof(&mut self) {
+        if self.eof {
+            return;
+        }
+        self.eof = true;
+        match self.state {
+            State::Open => {
+                self.state = State::Closed;
+                self.failed = true;
+                self.peer_close_code = Some(CloseCode::ABNORMAL);
+                self.pending_error = Some(Error::AbnormalClosure);
+            }
+            State::Closing => {
+                // We sent our Close; the peer hung up without answering.
+                self.state = State::Closed;
+                self.peer_close_code = Some(CloseCode::ABNORMAL);
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// Bytes received and not yet consumed by decoding.
+    pub fn buffered_input(&self) -> usize {
+        self.rx_end - self.rx_start
+    }
+
+    /// Makes room for `want` more bytes at the end of the receive buffer,
+    /// first by moving unconsumed bytes to the front, then by growing.
+    fn reserve_rx(&mut self, want: usize) {
+        self.apply_release();
+        if self.rx_start == self.rx_end {
+            self.rx_start = 0;
+            self.rx_end = 0;
+            self.shrink_rx_if_idle();
+        }
+        if self.rx.len() - self.rx_end >= want {
+            return;
+        }
+        if self.rx_start > 0 {
+            self.rx.copy_within(self.rx_start..self.rx_end, 0);
+            self.rx_end -= self.rx_start;
+            self.rx_start = 0;
+            if self.rx.len() - self.rx_end >= want {
+                return;
+            }
+        }
+        let needed = self.rx_end + want;
+        let new_len = needed
+            .max(self.rx.len().saturating_mul(2))
+            .max(self.config.read_buffer_size);
+        // Zeroes only the new part, once: later reads reuse it as is.
+        self.rx.resize(new_len.max(needed), 0);
+    }
+
+    fn shrink_rx_if_idle(&mut self) {
+        let base = self.config.read_buffer_size;
+        let len = self.rx.len();
+        let idle =
+            len > self.config.max_read_size.max(base) || (len > base && self.last_read < base);
+        if idle && self.frame.is_none() {
+            self.rx.truncate(base);
+            self.rx.shrink_to(base);
+            self.read_size = base;
+        }
+    }
+
+    fn apply_release(&mut self) {
+        match core::mem::replace(&mut self.release, Release::Nothing) {
+            Release::Nothing => {}
+            Release::Rx(n) => self.rx_start += n,
+            Release::Message => {
+                self.assembly.clear();
+                if self.assembly.capacity() > self.config.buffer_retain {
+                    self.assembly = alloc::vec::Vec::new();
+                }
+            }
+        }
+    }
+
+    // ---- getting events out ----
+
+    /// Decodes the next event from the bytes received so far.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed — or, once
+    /// [`state`](Self::state) is [`State::Closed`], forever. Returns an error
+    /// once when the peer violated the protocol; the Close frame carrying
+    /// [`Error::close_code`] is then already queued.
+    ///
+    /// The event borrows the connection's buffers until the next call.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        self.apply_release();
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
+        loop {
+            if self.close_received || self.failed {
+                return Ok(None);
+            }
+            match self.step() {
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Continue) => continue,
+                Ok(Step::InPlace { opcode, start, end }) => {
+                    return self.deliver_in_place(opcode, start, end)
+                }
+                Ok(Step::Assembled(kind)) => {
+                    self.release = Release::Message;
+                    return match kind {
+                        MessageKind::Binary => Ok(Some(Event::Binary(&self.assembly))),
+                        MessageKind::Text => match str::from_utf8(&self.assembly) {
+                            Ok(t) => Ok(Some(Event::Text(t))),
+                            // Unreachable: validated as it arrived.
+                            Err(_) => Err(Error::InvalidUtf8),
+                        },
+                    };
+                }
+                Err(e) => return self.fail_now(e),
+            }
+        }
+    }
+
+    /// Like [`next_event`](Self::next_event), but returns an owned
+    /// [`Message`](super::Message).
+    pub fn next_message(&mut self) -> Result<Option<super::Message>, Error> {
+        Ok(self.next_event()?.map(|e| e.to_message()))
+    }
+
+    /// Fails the connection and returns the error to the caller at once.
+    fn fail_now<T>(&mut self, err: Error) -> Result<T, Error> {
+        self.fail(err);
+        Err(self.pending_error.take().unwrap_or(Error::AbnormalClosure))
+    }
+
+    /// Builds the event for a frame kept in place. Everything that can fail
+    /// or has side effects was done in `step`: this only borrows.
+    fn deliver_in_place(
+        &mut self,
+        opcode: OpCode,
+        start: usize,
+        end: usize,
+    ) -> Result<Option<Event<'_>>, Error> {
+        self.release = Release::Rx(end);
+        let payload = &self.rx[self.rx_start + start..self.rx_start + end];
+        Ok(Some(match opcode {
+            OpCode::Text => match str::from_utf8(payload) {
+                Ok(t) => Event::Text(t),
+                // Unreachable: `step` validated the payload.
+                Err(_) => return Err(Error::InvalidUtf8),
+            },
+            OpCode::Binary | OpCode::Continuation => Event::Binary(payload),
+            OpCode::Ping => Event::Ping(payload),
+            OpCode::Pong => Event::Pong(payload),
+            OpCode::Close => Event::Close(match payload.len() {
+                0 | 1 => CloseFrame {
+                    code: None,
+                    reason: "",
+                },
+                _ => CloseFrame {
+                    code: Some(CloseCode::new(u16::from_be_bytes([payload[0], payload[1]]))),
+                    reason: str::from_utf8(&payload[2..]).unwrap_or_default(),
+                },
+            }),
+        }))
+    }
+
+    /// Acts on a complete control frame: answers a Ping, matches a Pong to
+    /// the keepalive Ping, validates and answers a Close (RFC 6455 §5.5).
+    fn receive_control(&mut self, opcode: OpCode, a: usize, b: usize) -> Result<(), Error> {
+        let mut copy = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = b - a;
+        copy[..len].copy_from_slice(&self.rx[a..b]);
+        let payload = &copy[..len];
+        match opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && self.state == State::Open {
+                    self.send_control(OpCode::Pong, payload)?;
+                }
+            }
+            OpCode::Pong => {
+                if let Some((id, _)) = self.ping_outstanding {
+                    if payload == id.to_be_bytes() {
+                        self.ping_outstanding = None;
+                    }
+                }
+            }
+            OpCode::Close => {
+                let code = match len {
+                    0 => None,
+                    1 => return Err(Error::CloseBodyTooShort),
+                    _ => {
+                        let code = CloseCode::new(u16::from_be_bytes([payload[0], payload[1]]));
+                        if !code.is_valid_on_wire() {
+                            return Err(Error::InvalidCloseCode(code.as_u16()));
+                        }
+                        Some(code)
+                    }
+                };
+                let reason = str::from_utf8(payload.get(2..).unwrap_or_default())
+                    .map_err(|_| Error::InvalidCloseReason)?;
+                self.close_received = true;
+                self.peer_close_code = Some(code.unwrap_or(CloseCode::NO_STATUS));
+                self.message = None;
+                if !self.close_sent {
+                    // Echo the peer's code and reason (RFC 6455 §5.5.1).
+                    let _ = self.queue_close(code, reason);
+                }
+                self.state = State::Closed;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Decodes as far as the buffered bytes allow.
+    fn step(&mut self) -> Result<Step, Error> {
+        let frame = match self.frame {
+            Some(f) => f,
+            None => {
+                let Some((header, header_len)) =
+                    FrameHeader::parse(&self.rx[self.rx_start..self.rx_end])?
+                else {
+                    return Ok(Step::NeedMore);
+                };
+                let f = self.begin_frame(header, header_len)?;
+                self.frame = Some(f);
+                f
+            }
+        };
+        self.last_activity = self.now;
+        if frame.in_place {
+            self.step_in_place(frame)
+        } else {
+            self.step_streamed(frame)
+        }
+    }
+
+    /// Checks a new frame header against RFC 6455 §5 and the limits, and
+    /// decides where its payload goes.
+    fn begin_frame(&mut self, h: FrameHeader, header_len: usize) -> Result<FrameInProgress, Error> {
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(Error::UnmaskedFrame),
+            (Role::Client, true) => return Err(Error::MaskedFrame),
+            _ => {}
+        }
+        let len = h.payload_len;
+        let in_place = if h.opcode.is_control() {
+            if h.rsv != 0 {
+                return Err(Error::ReservedBits);
+            }
+            if !h.fin {
+                return Err(Error::FragmentedControl);
+            }
+            if len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(Error::ControlTooLong(len));
+            }
+            true
+        } else {
+            // RSV1 may mark only the first frame of a message (RFC 7692 §6.1).
+            let first = h.opcode != OpCode::Continuation;
+            let allowed = if first {
+                self.allowed_rsv
+            } else {
+                self.allowed_rsv & !RSV1
+            };
+            if h.rsv & !allowed != 0 {
+                return Err(Error::ReservedBits);
+            }
+            if len > self.config.max_frame_size as u64 {
+                return Err(Error::FrameTooLarge {
+                    size: len,
+                    limit: self.config.max_frame_size,
+                });
+            }
+            let so_far = match (h.opcode, self.message) {
+                (OpCode::Continuation, None) => return Err(Error::UnexpectedContinuation),
+                (OpCode::Continuation, Some((_, size))) => size,
+                (_, Some(_)) => return Err(Error::ExpectedContinuation),
+                (_, None) => 0,
+            };
+            if so_far as u64 + len > self.config.max_message_size as u64 {
+                return Err(Error::MessageTooLarge {
+                    limit: self.config.max_message_size,
+                });
+            }
+            if first {
+                let kind = if h.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                self.utf8.reset();
+                if !h.fin {
+                    self.message = Some((kind, 0));
+                    self.assembly.clear();
+                }
+            }
+            if let Some((_, size)) = &mut self.message {
+                *size += len as usize;
+            }
+            first && h.fin && (h.rsv & RSV1) == 0
+        };
+        if !in_place {
+            // The header is done with; the payload moves to the reassembly
+            // buffer as it arrives.
+            self.rx_start += header_len;
+            self.assembly
+                .reserve((len as usize).min(self.config.max_read_size));
+        }
+        Ok(FrameInProgress {
+            header: h,
+            header_len,
+            done: 0,
+            in_place,
+        })
+    }
+
+    /// A frame kept whole in the receive buffer: unmask and check what has
+    /// arrived, deliver when complete.
+    fn step_in_place(&mut self, mut f: FrameInProgress) -> Result<Step, Error> {
+        let len = f.header.payload_len as usize;
+        let avail = (self.rx_end - self.rx_start - f.header_len).min(len);
+        if avail > f.done {
+            let (a, b) = (
+                self.rx_start + f.header_len + f.done,
+                self.rx_start + f.header_len + avail,
+            );
+            if let Some(key) = f.header.mask {
+                apply_mask(&mut self.rx[a..b], key, f.done);
+            }
+            // Validated as it arrives, to fail in the frame where the bad
+            // byte is (Autobahn 6.4.x).
+            if f.header.opcode == OpCode::Text {
+                self.utf8
+                    .feed(&self.rx[a..b])
+                    .map_err(|_| Error::InvalidUtf8)?;
+            }
+            f.done = avail;
+        }
+        if avail < len {
+            self.frame = Some(f);
+            return Ok(Step::NeedMore);
+        }
+        self.frame = None;
+        let (a, b) = (
+            self.rx_start + f.header_len,
+            self.rx_start + f.header_len + len,
+        );
+        match f.header.opcode {
+            OpCode::Text if !self.utf8.is_complete() => return Err(Error::InvalidUtf8),
+            op if op.is_control() => self.receive_control(op, a, b)?,
+            _ => {}
+        }
+        Ok(Step::InPlace {
+            opcode: f.header.opcode,
+            start: f.header_len,
+            end: f.header_len + len,
+        })
+    }
+
+    /// A frame of a fragmented message: move what has arrived into the
+    /// reassembly buffer, unmasked and checked.
+    fn step_streamed(&mut self, mut f: FrameInProgress) -> Result<Step, Error> {
+        let len = f.header.payload_len as usize;
+        let take = (self.rx_end - self.rx_start).min(len - f.done);
+        if take > 0 {
+            let (a, b) = (self.rx_start, self.rx_start + take);
+            if let Some(key) = f.header.mask {
+                apply_mask(&mut self.rx[a..b], key, f.done);
+            }
+            let kind = self.message.map(|m| m.0);
+            if kind == Some(MessageKind::Text) {
+                self.utf8
+                    .feed(&self.rx[a..b])
+                    .map_err(|_| Error::InvalidUtf8)?;
+            }
+            self.assembly.extend_from_slice(&self.rx[a..b]);
+            self.rx_start = b;
+            f.done += take;
+        }
+        if f.done < len {
+            self.frame = Some(f);
+            return Ok(Step::NeedMore);
+        }
+        self.frame = None;
+        if !f.header.fin {
+            return Ok(Step::Continue);
+        }
+        let kind = self.message.take().map_or(MessageKind::Binary, |m| m.0);
+        if kind == MessageKind::Text && !self.utf8.is_complete() {
+            return Err(Error::InvalidUtf8);
+        }
+        Ok(Step::Assembled(kind))
+    }
+}

@@ -1,0 +1,252 @@
+//! The sending half: encoding frames into the outgoing queue.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::{Connection, MessageKind, Role, State};
+use crate::close::{CloseCode, MAX_REASON_LEN};
+use crate::error::Error;
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::mask::mask_extend;
+use crate::outgoing::SharedFrame;
+
+impl Connection {
+    /// Queues a text message in one frame.
+    ///
+    /// Fails with [`Error::SendAfterClose`] once a Close frame was sent, and
+    /// with [`Error::SendSequence`] while a fragmented message is being sent.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send_message(MessageKind::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message in one frame.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_message(MessageKind::Binary, data)
+    }
+
+    /// Queues a message of the given kind in one frame. `data` must be UTF-8
+    /// for [`MessageKind::Text`].
+    pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::SendSequence);
+        }
+        if kind == MessageKind::Text && core::str::from_utf8(data).is_err() {
+            return Err(Error::SendInvalidUtf8);
+        }
+        self.encode_frame(true, opcode_of(kind), data);
+        Ok(())
+    }
+
+    /// Queues one fragment of a message sent in several frames (RFC 6455
+    /// §5.4), so a large message can be streamed without building it whole.
+    ///
+    /// The first call opens the message with `kind`; later calls continue it
+    /// (with the same `kind`) and the one with `fin` set ends it. Control
+    /// frames ([`send_ping`](Self::send_ping) etc.) may be sent between
+    /// fragments; other messages may not. Text fragments may split a code
+    /// point; the joined text must be UTF-8, checked as fragments go.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event, MessageKind};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// let euro = "€".as_bytes(); // 3 bytes, split inside the code point
+    /// client.send_fragment(MessageKind::Text, &euro[..1], false).unwrap();
+    /// client.send_ping(b"between").unwrap();
+    /// client.send_fragment(MessageKind::Text, &euro[1..], true).unwrap();
+    /// server.feed(&client.take_output());
+    /// assert_eq!(server.next_event().unwrap(), Some(Event::Ping(b"between")));
+    /// assert_eq!(server.next_event().unwrap(), Some(Event::Text("€")));
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.check_can_send()?;
+        let opcode = match self.sending {
+            None => {
+                self.send_utf8.reset();
+                opcode_of(kind)
+            }
+            Some(k) if k == kind => OpCode::Continuation,
+            Some(_) => return Err(Error::SendSequence),
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.send_utf8.clone();
+            if check.feed(data).is_err() || (fin && !check.is_complete()) {
+                return Err(Error::SendInvalidUtf8);
+            }
+            self.send_utf8 = check;
+        }
+        self.sending = if fin { None } else { Some(kind) };
+        self.encode_frame(fin, opcode, data);
+        Ok(())
+    }
+
+    /// Queues a Ping with `payload` (at most 125 bytes, RFC 6455 §5.5).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues a Pong with `payload` (at most 125 bytes). Pongs are sent
+    /// automatically in answer to Pings unless
+    /// [`Config::auto_pong`](crate::Config::auto_pong) is off; an unsolicited
+    /// Pong serves as a one-way heartbeat (§5.5.3).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2): queues a Close frame
+    /// with `code` and `reason` (at most 123 bytes of UTF-8). Received
+    /// messages are still delivered until the peer's Close arrives; nothing
+    /// more can be sent.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Error, State};
+    /// let mut server = Connection::server(Config::default());
+    /// server.close(CloseCode::NORMAL, "bye").unwrap();
+    /// assert_eq!(server.state(), State::Closing);
+    /// assert_eq!(server.take_output(), b"\x88\x05\x03\xe8bye");
+    /// assert_eq!(server.send_text("late"), Err(Error::SendAfterClose));
+    /// ```
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if !code.is_valid_on_wire() {
+            return Err(Error::InvalidSendCode(code.as_u16()));
+        }
+        self.close_with(Some(code), reason)
+    }
+
+    /// Like [`close`](Self::close), with an empty body when `code` is `None`.
+    pub fn close_with(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), Error> {
+        self.check_can_send()?;
+        if reason.len() > MAX_REASON_LEN || (code.is_none() && !reason.is_empty()) {
+            return Err(Error::CloseReasonTooLong(reason.len()));
+        }
+        self.queue_close(code, reason)?;
+        Ok(())
+    }
+
+    /// Queues frames encoded once with [`encode_shared`] (or
+    /// [`SharedFrame`]s from elsewhere) without copying them: the bytes are
+    /// referenced from the queue. Only for the server role, whose frames are
+    /// not masked (a client must mask every frame with a fresh key).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// use rfc6455::connection::encode_shared;
+    /// let frame = encode_shared(MessageKind::Text, b"to everyone");
+    /// let mut a = Connection::server(Config::default());
+    /// let mut b = Connection::server(Config::default());
+    /// a.send_shared(&frame).unwrap();
+    /// b.send_shared(&frame).unwrap();
+    /// assert_eq!(a.take_output(), frame.as_bytes());
+    /// ```
+    pub fn send_shared(&mut self, frame: &SharedFrame) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() || self.role == Role::Client {
+            return Err(Error::SendSequence);
+        }
+        self.out.push_shared(Arc::clone(&frame.0));
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), Error> {
+        if self.close_sent || self.state != State::Open {
+            return Err(Error::SendAfterClose);
+        }
+        Ok(())
+    }
+
+    pub(super) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::InvalidControlPayload(payload.len()));
+        }
+        self.encode_frame(true, opcode, payload);
+        Ok(())
+    }
+
+    /// Queues a Close frame and moves to closing.
+    pub(super) fn queue_close(
+        &mut self,
+        code: Option<CloseCode>,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            Some(code) => {
+                body[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+                let r = &reason.as_bytes()[..reason.len().min(MAX_REASON_LEN)];
+                body[2..2 + r.len()].copy_from_slice(r);
+                2 + r.len()
+            }
+            None => 0,
+        };
+        self.encode_frame(true, OpCode::Close, &body[..len]);
+        self.note_close_sent();
+        if self.state == State::Open {
+            self.state = State::Closing;
+        }
+        Ok(())
+    }
+
+    /// Encodes one frame into the outgoing buffer: unmasked for a server,
+    /// masked while copying for a client (one pass, RFC 6455 §5.3).
+    fn encode_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Server => None,
+            Role::Client => {
+                let mut key = [0u8; 4];
+                if let Some(keys) = self.keys.as_mut() {
+                    keys.fill(&mut key);
+                }
+                Some(key)
+            }
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let hlen = header.encode(&mut head);
+        let buf = self.out.inline_buf();
+        buf.reserve(hlen + payload.len());
+        buf.extend_from_slice(&head[..hlen]);
+        match mask {
+            None => buf.extend_from_slice(payload),
+            Some(key) => mask_extend(buf, payload, key, 0),
+        }
+        self.out.commit_inline(hlen + payload.len());
+    }
+}
+
+fn opcode_of(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}
+
+/// Encodes a complete unmasked (server-role) message once, to be queued on
+/// any number of connections with [`Connection::send_shared`].
+pub fn encode_shared(kind: MessageKind, payload: &[u8]) -> SharedFrame {
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode: opcode_of(kind),
+        mask: None,
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let hlen = header.encode(&mut head);
+    let mut v = Vec::with_capacity(hlen + payload.len());
+    v.extend_from_slice(&head[..hlen]);
+    v.extend_from_slice(payload);
+    SharedFrame(Arc::from(v))
+}

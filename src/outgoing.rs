@@ -1,0 +1,216 @@
+//! The queue of encoded bytes waiting to be written to the transport.
+//!
+//! Frames are encoded into one contiguous buffer. Frames encoded once and
+//! shared between many connections ([`SharedFrame`]) are queued by reference
+//! instead, between the inline bytes, so that a broadcast to thousands of
+//! connections neither re-encodes nor copies the payload per connection.
+//! The caller writes [`Outgoing::chunks`] (vectored, in order) and reports
+//! what was written with [`Outgoing::consume`].
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// One or more complete frames, encoded once, that can be queued on many
+/// connections without copying (see [`Connection::send_shared`]).
+///
+/// [`Connection::send_shared`]: crate::Connection::send_shared
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedFrame(pub(crate) Arc<[u8]>);
+
+impl SharedFrame {
+    /// The encoded frame bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+struct SharedChunk {
+    /// Position in the inline buffer after which this chunk is to be sent.
+    at: usize,
+    data: Arc<[u8]>,
+    /// Bytes of `data` already written.
+    start: usize,
+}
+
+/// Encoded bytes waiting to be written, in order.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already written.
+    pos: usize,
+    shared: VecDeque<SharedChunk>,
+    queued: usize,
+}
+
+impl Outgoing {
+    /// Total bytes waiting.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.queued
+    }
+
+    /// Whether nothing is waiting.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.queued == 0
+    }
+
+    /// The inline buffer, to encode into. Callers must call
+    /// [`commit_inline`](Self::commit_inline) with the number of bytes added.
+    #[inline]
+    pub(crate) fn inline_buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    #[inline]
+    pub(crate) fn commit_inline(&mut self, added: usize) {
+        self.queued += added;
+    }
+
+    pub(crate) fn push_shared(&mut self, data: Arc<[u8]>) {
+        self.queued += data.len();
+        if !data.is_empty() {
+            self.shared.push_back(SharedChunk {
+                at: self.buf.len(),
+                data,
+                start: 0,
+            });
+        }
+    }
+
+    /// The first contiguous run of bytes to write (empty when nothing waits).
+    #[inline]
+    pub fn front(&self) -> &[u8] {
+        let limit = self.shared.front().map_or(self.buf.len(), |s| s.at);
+        if self.pos < limit {
+            &self.buf[self.pos..limit]
+        } else if let Some(s) = self.shared.front() {
+            &s.data[s.start..]
+        } else {
+            &[]
+        }
+    }
+
+    /// Fills `out` with the runs of bytes to write, in order, and returns how
+    /// many it filled (for a vectored write).
+    pub fn chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
+        let mut n = 0;
+        let mut pos = self.pos;
+        let mut first = true;
+        for s in self.shared.iter() {
+            if n == out.len() {
+                return n;
+            }
+            if pos < s.at {
+                out[n] = &self.buf[pos..s.at];
+                n += 1;
+                if n == out.len() {
+                    return n;
+                }
+            }
+            pos = pos.max(s.at);
+            let start = if first { s.start } else { 0 };
+            first = false;
+            out[n] = &s.data[start..];
+            n += 1;
+        }
+        if n < out.len() && pos < self.buf.len() {
+            out[n] = &self.buf[pos..];
+            n += 1;
+        }
+        n
+    }
+
+    /// Marks the first `n` bytes as written.
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds [`len`](Self::len).
+    pub fn consume(&mut self, mut n: usize) {
+        assert!(n <= self.queued, "consumed more output than was queued");
+        self.queued -= n;
+        while n > 0 {
+            let limit = self.shared.front().map_or(self.buf.len(), |s| s.at);
+            if self.pos < limit {
+                let k = n.min(limit - self.pos);
+                self.pos += k;
+                n -= k;
+            } else if let Some(s) = self.shared.front_mut() {
+                let k = n.min(s.data.len() - s.start);
+                s.start += k;
+                n -= k;
+                if s.start == s.data.len() {
+                    self.shared.pop_front();
+                }
+            }
+        }
+        // A shared chunk fully written leaves nothing else to do; inline bytes
+        // fully written let the buffer start over.
+        if self.queued == 0 {
+            self.buf.clear();
+            self.pos = 0;
+            self.shared.clear();
+        }
+    }
+
+    /// Releases capacity beyond `retain` once everything has been written.
+    pub(crate) fn shrink_if_idle(&mut self, retain: usize) {
+        if self.queued == 0 && self.buf.capacity() > retain {
+            self.buf = Vec::with_capacity(retain.min(self.buf.capacity()));
+            self.shared = VecDeque::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain_all(o: &mut Outgoing, step: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        while !o.is_empty() {
+            let f = o.front();
+            let k = f.len().min(step);
+            got.extend_from_slice(&f[..k]);
+            o.consume(k);
+        }
+        got
+    }
+
+    #[test]
+    fn inline_and_shared_come_out_in_order() {
+        for step in [1, 2, 3, 7, 100] {
+            let mut o = Outgoing::default();
+            o.inline_buf().extend_from_slice(b"ab");
+            o.commit_inline(2);
+            o.push_shared(Arc::from(&b"SHARED"[..]));
+            o.push_shared(Arc::from(&b"TWO"[..]));
+            o.inline_buf().extend_from_slice(b"cd");
+            o.commit_inline(2);
+            o.push_shared(Arc::from(&b"END"[..]));
+            let mut v: [&[u8]; 8] = [&[]; 8];
+            let n = o.chunks(&mut v);
+            let joined: Vec<u8> = v[..n].concat();
+            assert_eq!(joined, b"abSHAREDTWOcdEND");
+            assert_eq!(drain_all(&mut o, step), b"abSHAREDTWOcdEND", "step {step}");
+            assert_eq!(o.len(), 0);
+        }
+    }
+
+    #[test]
+    fn chunks_after_partial_consume() {
+        let mut o = Outgoing::default();
+        o.inline_buf().extend_from_slice(b"abc");
+        o.commit_inline(3);
+        o.push_shared(Arc::from(&b"XYZ"[..]));
+        o.consume(4);
+        let mut v: [&[u8]; 4] = [&[]; 4];
+        let n = o.chunks(&mut v);
+        assert_eq!(v[..n].concat(), b"YZ");
+        let mut one: [&[u8]; 1] = [&[]; 1];
+        assert_eq!(o.chunks(&mut one), 1);
+        assert_eq!(one[0], b"YZ");
+    }
+}
