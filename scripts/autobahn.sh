@@ -277,11 +277,15 @@ run_client_role() {
             # close frame, which a strict client may report as an error.
             log "note: autobahn_client exited $rc for section $section (see $dir/autobahn_client-$section.log)"
         fi
-        # kosoku writes the reports and exits once /updateReports arrived.
-        wait_pid_timeout "$kpid" 30
+        # kosoku writes the reports and exits as soon as /updateReports
+        # arrives; give it a short grace period (within the role deadline).
+        local grace=$((deadline - SECONDS))
+        ((grace > 10)) && grace=10
+        ((grace < 2)) && grace=2
+        wait_pid_timeout "$kpid" "$grace"
         rc=$?
         if ((rc == 124)); then
-            echo "section $section: kosoku fuzzingserver still waiting 30 s after autobahn_client ended (no /updateReports?); no report" >>"$dir/problems.txt"
+            echo "section $section: kosoku fuzzingserver still waiting ${grace}s after autobahn_client ended (no /updateReports?); no report" >>"$dir/problems.txt"
         elif [[ ! -f "$dir/$section/index.json" ]]; then
             echo "section $section: kosoku exited $rc without a report, see $klog" >>"$dir/problems.txt"
         fi

@@ -158,7 +158,7 @@ impl Outgoing {
     /// Releases capacity beyond `retain` once everything has been written.
     pub(crate) fn shrink_if_idle(&mut self, retain: usize) {
         if self.queued == 0 && self.buf.capacity() > retain {
-            self.buf = Vec::with_capacity(retain.min(self.buf.capacity()));
+            self.buf = Vec::new();
             self.shared = VecDeque::new();
         }
     }

@@ -162,7 +162,7 @@ impl core::fmt::Debug for Connection {
 
 impl Connection {
     fn with_parts(role: Role, config: Config, keys: Option<Box<dyn KeySource + Send>>) -> Self {
-        let read_size = config.read_buffer_size.max(16);
+        let read_size = config.read_buffer_size.max(256);
         Connection {
             role,
             config,

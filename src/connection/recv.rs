@@ -8,6 +8,9 @@ use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
 use crate::mask::apply_mask;
 
+/// The least free space a read is offered.
+const MIN_SPARE: usize = 256;
+
 /// What a decoding step produced, as positions rather than borrows (so the
 /// decoding loop can keep mutating the connection).
 enum Step {
@@ -39,14 +42,14 @@ impl Connection {
     /// [`Config::read_buffer_size`]: crate::Config::read_buffer_size
     /// [`Config::max_read_size`]: crate::Config::max_read_size
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let mut want = self.read_size;
+        let mut need = MIN_SPARE;
         if let Some(f) = &self.frame {
             if f.in_place {
                 let total = f.header_len + f.header.payload_len as usize;
-                want = want.max(total.saturating_sub(self.rx_end - self.rx_start));
+                need = need.max(total.saturating_sub(self.rx_end - self.rx_start));
             }
         }
-        self.reserve_rx(want);
+        self.reserve_rx(need);
         &mut self.rx[self.rx_end..]
     }
 
@@ -64,8 +67,10 @@ impl Connection {
         );
         self.rx_end += n;
         self.last_read = n;
-        if n == offered && self.read_size < self.config.max_read_size {
-            self.read_size = (self.read_size * 2).min(self.config.max_read_size.max(16));
+        // A read that filled a good-sized buffer suggests more is waiting:
+        // offer more next time.
+        if n == offered && n >= self.read_size / 2 && self.read_size < self.config.max_read_size {
+            self.read_size = (self.read_size * 2).min(self.config.max_read_size);
         }
     }
 
@@ -113,43 +118,53 @@ impl Connection {
         self.rx_end - self.rx_start
     }
 
-    /// Makes room for `want` more bytes at the end of the receive buffer,
-    /// first by moving unconsumed bytes to the front, then by growing.
-    fn reserve_rx(&mut self, want: usize) {
+    /// Makes room for at least `need` more bytes at the end of the receive
+    /// buffer: first by moving unconsumed bytes to the front, then by growing
+    /// (to the current read size at least).
+    fn reserve_rx(&mut self, need: usize) {
         self.apply_release();
         if self.rx_start == self.rx_end {
             self.rx_start = 0;
             self.rx_end = 0;
-            self.shrink_rx_if_idle();
+            self.resize_idle_rx();
         }
-        if self.rx.len() - self.rx_end >= want {
+        if self.rx.len() - self.rx_end >= need {
             return;
         }
         if self.rx_start > 0 {
             self.rx.copy_within(self.rx_start..self.rx_end, 0);
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
-            if self.rx.len() - self.rx_end >= want {
+            if self.rx.len() - self.rx_end >= need {
                 return;
             }
         }
-        let needed = self.rx_end + want;
-        let new_len = needed
-            .max(self.rx.len().saturating_mul(2))
-            .max(self.config.read_buffer_size);
+        let new_len = (self.rx_end + need)
+            .max(self.read_size)
+            .max(self.rx.len() * 2);
+        let new_len =
+            new_len.min((self.rx_end + need).max(self.read_size.max(self.config.max_read_size)));
         // Zeroes only the new part, once: later reads reuse it as is.
-        self.rx.resize(new_len.max(needed), 0);
+        self.rx.resize(new_len, 0);
     }
 
-    fn shrink_rx_if_idle(&mut self) {
-        let base = self.config.read_buffer_size;
-        let len = self.rx.len();
-        let idle =
-            len > self.config.max_read_size.max(base) || (len > base && self.last_read < base);
-        if idle && self.frame.is_none() {
-            self.rx.truncate(base);
-            self.rx.shrink_to(base);
-            self.read_size = base;
+    /// With the buffer empty: adapt its size to the traffic. Reads that
+    /// filled little of it shrink the read size (down to
+    /// `Config::read_buffer_size`); a buffer grown for a large frame goes
+    /// back to the read size.
+    fn resize_idle_rx(&mut self) {
+        let base = self.config.read_buffer_size.max(MIN_SPARE);
+        if self.last_read < self.read_size / 4 && self.read_size > base {
+            // Traffic dropped: size the buffer for reads like the last one.
+            self.read_size = (self.last_read * 2)
+                .next_power_of_two()
+                .clamp(base, self.read_size);
+        }
+        if self.rx.len() > self.read_size {
+            self.rx.truncate(self.read_size);
+            self.rx.shrink_to(self.read_size);
+        } else if self.rx.len() < self.read_size {
+            self.rx.resize(self.read_size, 0);
         }
     }
 
