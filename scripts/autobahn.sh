@@ -172,6 +172,14 @@ kosoku_args() { # kosoku_args SECTION -> selection flags, one per line
     for c in "${EXCLUDE_CASES[@]}"; do printf '%s\n' -x "$c"; done
 }
 
+have_cmd() { # have_cmd NAME CMD...: is CMD's program there? (else note a problem)
+    local name="$1" dir="$2"
+    shift 2
+    command -v "$1" >/dev/null 2>&1 && return 0
+    echo "$name: '$1' not found or not executable (did \`cargo build --release --examples\` build it?)" >>"$dir/problems.txt"
+    return 1
+}
+
 # --- server role: kosoku fuzzingclient -> our echo_server -----------------------
 ECHO_PID=""
 ECHO_PORT=""
@@ -191,6 +199,7 @@ run_server_role() {
     local dir="$REPORTS/server" start=$SECONDS deadline=$((SECONDS + ROLE_TIMEOUT))
     rm -rf "$dir" && mkdir -p "$dir"
     : >"$dir/problems.txt"
+    have_cmd echo_server "$dir" "${ECHO_SERVER_CMD[@]}" || return
     if ! start_echo_server "$dir/echo_server.log"; then
         echo "echo_server (${ECHO_SERVER_CMD[*]}) did not start listening within 15 s, see $dir/echo_server.log" >>"$dir/problems.txt"
         return
@@ -238,6 +247,7 @@ run_client_role() {
     local dir="$REPORTS/client" start=$SECONDS deadline=$((SECONDS + ROLE_TIMEOUT))
     rm -rf "$dir" && mkdir -p "$dir"
     : >"$dir/problems.txt"
+    have_cmd autobahn_client "$dir" "${AUTOBAHN_CLIENT_CMD[@]}" || return
     local section left rc args kpid cpid url
     for section in $SECTIONS; do
         left=$((deadline - SECONDS))

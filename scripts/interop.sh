@@ -182,8 +182,17 @@ if ! build; then
 fi
 
 # --- (a) real clients -> our echo_server ----------------------------------------------
+have_cmd() { # have_cmd NAME CMD...
+    local name="$1"
+    shift
+    command -v "$1" >/dev/null 2>&1 && return 0
+    result FAIL "$name is there" "'$1' not found or not executable (did \`cargo build --release --examples\` build it?)"
+    return 1
+}
+
 part_a() {
     local port pid logf="$TMP/echo_server.log"
+    have_cmd echo_server "${ECHO_SERVER_CMD[@]}" || return
     port="$(free_port)"
     "${ECHO_SERVER_CMD[@]}" "127.0.0.1:$port" >"$logf" 2>&1 &
     pid=$!
@@ -211,6 +220,7 @@ part_a() {
 # --- (b) our client -> real echo servers ------------------------------------------------
 part_b() {
     local name
+    have_cmd client "${CLIENT_CMD[@]}" || return
     for name in py node; do
         local label cmd
         if [[ $name == py ]]; then

@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn rfc_5_7_headers() {
-        let cases: &[(&[u8], OpCode, bool, Option<[u8; 4]>, u64)] = &[
+        type Case<'a> = (&'a [u8], OpCode, bool, Option<[u8; 4]>, u64);
+        let cases: &[Case] = &[
             (&[0x81, 0x05], OpCode::Text, true, None, 5),
             (
                 &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d],

@@ -126,7 +126,7 @@ fn locally_initiated_close_completes_when_the_peer_answers() {
     );
     // The server may still send data before it sees the close.
     p.server.send_text("crossing").unwrap();
-    let (msgs, _) = p.to_server(&[3]);
+    let (msgs, _) = p.deliver_to_server(&[3]);
     assert_eq!(msgs[0], Message::from("last words"));
     assert!(
         matches!(msgs[1], Message::Close(Some(ref c)) if c.code == Some(CloseCode::GOING_AWAY))
@@ -135,7 +135,7 @@ fn locally_initiated_close_completes_when_the_peer_answers() {
         !p.server.should_close_transport(),
         "its close reply is not written yet"
     );
-    let (msgs, err) = p.to_client(&[1]);
+    let (msgs, err) = p.deliver_to_client(&[1]);
     assert!(p.server.should_close_transport());
     assert_eq!(err, None);
     assert_eq!(
@@ -212,9 +212,9 @@ fn keepalive_pong_clears_the_deadline() {
     p.server.handle_timeout(Duration::ZERO);
     p.client.handle_timeout(Duration::ZERO);
     p.server.handle_timeout(Duration::from_secs(10));
-    let (msgs, _) = p.to_client(&[usize::MAX]);
+    let (msgs, _) = p.deliver_to_client(&[usize::MAX]);
     assert!(matches!(msgs[..], [Message::Ping(_)]));
-    let (msgs, _) = p.to_server(&[1]); // the automatic pong
+    let (msgs, _) = p.deliver_to_server(&[1]); // the automatic pong
     assert!(matches!(msgs[..], [Message::Pong(_)]));
     p.server.handle_timeout(Duration::from_secs(19));
     assert_eq!(p.server.state(), State::Open);

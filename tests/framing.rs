@@ -137,13 +137,13 @@ fn every_length_boundary_round_trips_in_both_roles() {
         let mut p = Pair::new();
         p.client.send_binary(&data).unwrap();
         assert_eq!(
-            p.to_server(&[4096]).0,
+            p.deliver_to_server(&[4096]).0,
             vec![Message::Binary(data.clone())],
             "len {len}"
         );
         p.server.send_binary(&data).unwrap();
         assert_eq!(
-            p.to_client(&[777]).0,
+            p.deliver_to_client(&[777]).0,
             vec![Message::Binary(data)],
             "len {len}"
         );
@@ -404,7 +404,7 @@ fn streaming_send_round_trips_with_control_frames_between() {
             p.client.send_ping(b"mid").unwrap();
         }
     }
-    let (msgs, err) = p.to_server(&[1500]);
+    let (msgs, err) = p.deliver_to_server(&[1500]);
     assert_eq!(err, None);
     assert_eq!(
         msgs,
@@ -447,7 +447,7 @@ fn shared_frames_are_queued_without_copy_and_in_order() {
     p.server.send_text("one").unwrap();
     p.server.send_shared(&frame_bytes).unwrap();
     p.server.send_text("two").unwrap();
-    let (msgs, err) = p.to_client(&[2]);
+    let (msgs, err) = p.deliver_to_client(&[2]);
     assert_eq!(err, None);
     assert_eq!(
         msgs,

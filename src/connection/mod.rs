@@ -76,6 +76,21 @@ struct FrameInProgress {
     in_place: bool,
 }
 
+/// An event decoded and waiting to be borrowed, as positions rather than
+/// borrows (so decoding can keep mutating the connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ready {
+    /// A frame kept whole in the receive buffer, whose payload spans
+    /// `rx_start + start .. rx_start + end`.
+    InPlace {
+        opcode: crate::frame::OpCode,
+        start: usize,
+        end: usize,
+    },
+    /// The reassembled message.
+    Assembled(MessageKind),
+}
+
 /// What to release before decoding further, once the application is done
 /// with the event it borrowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +140,7 @@ pub struct Connection {
     assembly: Vec<u8>,
     utf8: Utf8Validator,
     release: Release,
+    ready: Option<Ready>,
     allowed_rsv: u8,
     close_received: bool,
     peer_close_code: Option<CloseCode>,
@@ -177,6 +193,7 @@ impl Connection {
             assembly: Vec::new(),
             utf8: Utf8Validator::new(),
             release: Release::Nothing,
+            ready: None,
             allowed_rsv: 0,
             close_received: false,
             peer_close_code: None,

@@ -2,7 +2,7 @@
 
 use core::str;
 
-use super::{Connection, Event, FrameInProgress, MessageKind, Release, Role, State};
+use super::{Connection, Event, FrameInProgress, MessageKind, Ready, Release, Role, State};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
@@ -11,20 +11,11 @@ use crate::mask::apply_mask;
 /// The least free space a read is offered.
 const MIN_SPARE: usize = 256;
 
-/// What a decoding step produced, as positions rather than borrows (so the
-/// decoding loop can keep mutating the connection).
+/// What a decoding step produced.
 enum Step {
     NeedMore,
     Continue,
-    /// Deliver a frame kept whole in the receive buffer, whose payload spans
-    /// `rx_start + start .. rx_start + end`.
-    InPlace {
-        opcode: OpCode,
-        start: usize,
-        end: usize,
-    },
-    /// Deliver the reassembled message.
-    Assembled(MessageKind),
+    Ready(Ready),
 }
 
 impl Connection {
@@ -191,35 +182,76 @@ impl Connection {
     /// [`Error::close_code`] is then already queued.
     ///
     /// The event borrows the connection's buffers until the next call.
+    /// Equivalent to [`prepare_event`](Self::prepare_event) followed by
+    /// [`event`](Self::event).
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        if self.prepare_event()? {
+            Ok(self.event())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Decodes the next event and holds it for [`event`](Self::event);
+    /// returns whether one is ready. The two-step form lets a caller loop
+    /// "read until an event is ready" and then return the borrowed event.
+    /// Errors as [`next_event`](Self::next_event).
+    pub fn prepare_event(&mut self) -> Result<bool, Error> {
+        self.ready = None;
         self.apply_release();
         if let Some(e) = self.pending_error.take() {
             return Err(e);
         }
         loop {
             if self.close_received || self.failed {
-                return Ok(None);
+                return Ok(false);
             }
-            match self.step() {
-                Ok(Step::NeedMore) => return Ok(None),
+            let ready = match self.step() {
+                Ok(Step::NeedMore) => return Ok(false),
                 Ok(Step::Continue) => continue,
-                Ok(Step::InPlace { opcode, start, end }) => {
-                    return self.deliver_in_place(opcode, start, end)
-                }
-                Ok(Step::Assembled(kind)) => {
-                    self.release = Release::Message;
-                    return match kind {
-                        MessageKind::Binary => Ok(Some(Event::Binary(&self.assembly))),
-                        MessageKind::Text => match str::from_utf8(&self.assembly) {
-                            Ok(t) => Ok(Some(Event::Text(t))),
-                            // Unreachable: validated as it arrived.
-                            Err(_) => Err(Error::InvalidUtf8),
-                        },
-                    };
-                }
+                Ok(Step::Ready(r)) => r,
                 Err(e) => return self.fail_now(e),
-            }
+            };
+            self.release = match ready {
+                Ready::InPlace { end, .. } => Release::Rx(end),
+                Ready::Assembled(_) => Release::Message,
+            };
+            self.ready = Some(ready);
+            return Ok(true);
         }
+    }
+
+    /// The event made ready by the last [`prepare_event`](Self::prepare_event)
+    /// that returned `true`, borrowed from the connection's buffers.
+    pub fn event(&self) -> Option<Event<'_>> {
+        Some(match self.ready? {
+            Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.assembly),
+            // Validated as it arrived; `from_utf8` only produces the `&str`.
+            Ready::Assembled(MessageKind::Text) => {
+                Event::Text(str::from_utf8(&self.assembly).unwrap_or_default())
+            }
+            Ready::InPlace { opcode, start, end } => {
+                let payload = &self.rx[self.rx_start + start..self.rx_start + end];
+                match opcode {
+                    OpCode::Text => Event::Text(str::from_utf8(payload).unwrap_or_default()),
+                    OpCode::Binary | OpCode::Continuation => Event::Binary(payload),
+                    OpCode::Ping => Event::Ping(payload),
+                    OpCode::Pong => Event::Pong(payload),
+                    OpCode::Close => Event::Close(match payload.len() {
+                        0 | 1 => CloseFrame {
+                            code: None,
+                            reason: "",
+                        },
+                        _ => CloseFrame {
+                            code: Some(CloseCode::new(u16::from_be_bytes([
+                                payload[0], payload[1],
+                            ]))),
+                            reason: str::from_utf8(&payload[2..]).unwrap_or_default(),
+                        },
+                    }),
+                }
+            }
+        })
     }
 
     /// Like [`next_event`](Self::next_event), but returns an owned
@@ -234,38 +266,6 @@ impl Connection {
         Err(self.pending_error.take().unwrap_or(Error::AbnormalClosure))
     }
 
-    /// Builds the event for a frame kept in place. Everything that can fail
-    /// or has side effects was done in `step`: this only borrows.
-    fn deliver_in_place(
-        &mut self,
-        opcode: OpCode,
-        start: usize,
-        end: usize,
-    ) -> Result<Option<Event<'_>>, Error> {
-        self.release = Release::Rx(end);
-        let payload = &self.rx[self.rx_start + start..self.rx_start + end];
-        Ok(Some(match opcode {
-            OpCode::Text => match str::from_utf8(payload) {
-                Ok(t) => Event::Text(t),
-                // Unreachable: `step` validated the payload.
-                Err(_) => return Err(Error::InvalidUtf8),
-            },
-            OpCode::Binary | OpCode::Continuation => Event::Binary(payload),
-            OpCode::Ping => Event::Ping(payload),
-            OpCode::Pong => Event::Pong(payload),
-            OpCode::Close => Event::Close(match payload.len() {
-                0 | 1 => CloseFrame {
-                    code: None,
-                    reason: "",
-                },
-                _ => CloseFrame {
-                    code: Some(CloseCode::new(u16::from_be_bytes([payload[0], payload[1]]))),
-                    reason: str::from_utf8(&payload[2..]).unwrap_or_default(),
-                },
-            }),
-        }))
-    }
-
     /// Acts on a complete control frame: answers a Ping, matches a Pong to
     /// the keepalive Ping, validates and answers a Close (RFC 6455 §5.5).
     fn receive_control(&mut self, opcode: OpCode, a: usize, b: usize) -> Result<(), Error> {
@@ -274,10 +274,8 @@ impl Connection {
         copy[..len].copy_from_slice(&self.rx[a..b]);
         let payload = &copy[..len];
         match opcode {
-            OpCode::Ping => {
-                if self.config.auto_pong && self.state == State::Open {
-                    self.send_control(OpCode::Pong, payload)?;
-                }
+            OpCode::Ping if self.config.auto_pong && self.state == State::Open => {
+                self.send_control(OpCode::Pong, payload)?;
             }
             OpCode::Pong => {
                 if let Some((id, _)) = self.ping_outstanding {
@@ -453,11 +451,11 @@ impl Connection {
             op if op.is_control() => self.receive_control(op, a, b)?,
             _ => {}
         }
-        Ok(Step::InPlace {
+        Ok(Step::Ready(Ready::InPlace {
             opcode: f.header.opcode,
             start: f.header_len,
             end: f.header_len + len,
-        })
+        }))
     }
 
     /// A frame of a fragmented message: move what has arrived into the
@@ -492,6 +490,6 @@ impl Connection {
         if kind == MessageKind::Text && !self.utf8.is_complete() {
             return Err(Error::InvalidUtf8);
         }
-        Ok(Step::Assembled(kind))
+        Ok(Step::Ready(Ready::Assembled(kind)))
     }
 }

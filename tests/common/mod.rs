@@ -117,13 +117,13 @@ impl Pair {
 
     /// Moves the client's output into the server in pieces of `sizes` and
     /// returns what the server received.
-    pub fn to_server(&mut self, sizes: &[usize]) -> (Vec<Message>, Option<rfc6455::Error>) {
+    pub fn deliver_to_server(&mut self, sizes: &[usize]) -> (Vec<Message>, Option<rfc6455::Error>) {
         let bytes = self.client.take_output();
         feed_chopped(&mut self.server, &bytes, sizes)
     }
 
     /// Moves the server's output into the client in pieces of `sizes`.
-    pub fn to_client(&mut self, sizes: &[usize]) -> (Vec<Message>, Option<rfc6455::Error>) {
+    pub fn deliver_to_client(&mut self, sizes: &[usize]) -> (Vec<Message>, Option<rfc6455::Error>) {
         let bytes = self.server.take_output();
         feed_chopped(&mut self.client, &bytes, sizes)
     }
