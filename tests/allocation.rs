@@ -5,29 +5,45 @@
 mod common;
 use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use rfc6455::{Config, Connection, Event, MessageKind};
 
 struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+// Per-thread counters: the test harness allocates on its own threads while
+// a test runs, and that must not count.
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(allocs: usize, bytes: isize) {
+    // `try_with`: the thread-local may be gone while a thread shuts down.
+    let _ = ALLOCS.try_with(|a| a.set(a.get() + allocs));
+    let _ = LIVE.try_with(|l| l.set(l.get() + bytes));
+}
+
+fn allocs() -> usize {
+    ALLOCS.with(|a| a.get())
+}
+
+fn live() -> isize {
+    LIVE.with(|l| l.get())
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::SeqCst);
-        LIVE.fetch_add(l.size() as isize, Ordering::SeqCst);
+        count(1, l.size() as isize);
         // SAFETY: forwarding the caller's layout to the system allocator.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::SeqCst);
+        count(0, -(l.size() as isize));
         // SAFETY: `p` was allocated by `System` with this layout.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::SeqCst);
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::SeqCst);
+        count(1, new as isize - l.size() as isize);
         // SAFETY: `p` was allocated by `System` with layout `l`.
         unsafe { System.realloc(p, l, new) }
     }
@@ -35,9 +51,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// The counters are process-wide: tests in this file take turns.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A stream of client frames: single-frame texts and binaries of several
 /// sizes, fragmented texts, pings.
@@ -94,15 +107,14 @@ fn drive(server: &mut Connection, wire: &[u8]) -> usize {
 
 #[test]
 fn borrowed_read_path_allocates_nothing_in_steady_state() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let warm = traffic(100);
     let wire = traffic(5000);
     let mut server = Connection::server(Config::default());
     assert_eq!(drive(&mut server, &warm), 100);
 
-    let before = ALLOCS.load(Ordering::SeqCst);
+    let before = allocs();
     let seen = drive(&mut server, &wire);
-    let after = ALLOCS.load(Ordering::SeqCst);
+    let after = allocs();
     assert_eq!(seen, 5000);
     assert_eq!(
         after - before,
@@ -113,8 +125,7 @@ fn borrowed_read_path_allocates_nothing_in_steady_state() {
 
 #[test]
 fn idle_connection_holds_at_most_4_kib_after_a_large_message() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let live_before = LIVE.load(Ordering::SeqCst);
+    let live_before = live();
     let mut server = Box::new(Connection::server(Config::default()));
     let struct_size = std::mem::size_of::<Connection>() as isize;
 
@@ -122,7 +133,7 @@ fn idle_connection_holds_at_most_4_kib_after_a_large_message() {
     let mut client = client_with_key(Config::default(), [9, 9, 9, 9]);
     client.send_text("hi").unwrap();
     drive_echo(&mut server, &client.take_output());
-    let idle = LIVE.load(Ordering::SeqCst) - live_before - struct_size;
+    let idle = live() - live_before - struct_size;
     assert!(
         idle <= 4096,
         "idle buffers after a small echo: {idle} bytes"
@@ -138,7 +149,7 @@ fn idle_connection_holds_at_most_4_kib_after_a_large_message() {
     drive_echo(&mut server, &client.take_output());
     client.send_text("small again").unwrap();
     drive_echo(&mut server, &client.take_output());
-    let idle = LIVE.load(Ordering::SeqCst) - live_before - struct_size;
+    let idle = live() - live_before - struct_size;
     assert!(
         idle <= 4096,
         "idle buffers after large messages: {idle} bytes"

@@ -193,37 +193,79 @@ impl Connection {
         Ok(())
     }
 
-    /// Encodes one frame into the outgoing buffer: unmasked for a server,
-    /// masked while copying for a client (one pass, RFC 6455 §5.3).
+    /// Encodes one frame into the outgoing buffer.
     fn encode_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Server => None,
-            Role::Client => {
-                let mut key = [0u8; 4];
-                if let Some(keys) = self.keys.as_mut() {
-                    keys.fill(&mut key);
-                }
-                Some(key)
-            }
-        };
-        let header = FrameHeader {
-            fin,
-            rsv: 0,
-            opcode,
-            mask,
-            payload_len: payload.len() as u64,
-        };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let hlen = header.encode(&mut head);
-        let buf = self.out.inline_buf();
-        buf.reserve(hlen + payload.len());
-        buf.extend_from_slice(&head[..hlen]);
-        match mask {
-            None => buf.extend_from_slice(payload),
-            Some(key) => mask_extend(buf, payload, key, 0),
-        }
-        self.out.commit_inline(hlen + payload.len());
+        encode_into(&mut self.out, self.keys.as_mut(), fin, opcode, payload);
     }
+
+    /// Queues the text or binary message just returned by
+    /// [`next_event`](Self::next_event) (or made ready by
+    /// [`prepare_event`](Self::prepare_event)) back to the peer, copied
+    /// straight from the receive buffer into the send buffer: an echo with
+    /// no intermediate copy. Returns `false` (queuing nothing) if the ready
+    /// event is not a data message.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_text("echo me").unwrap();
+    /// server.feed(&client.take_output());
+    /// assert!(server.next_event().unwrap().is_some());
+    /// assert!(server.echo_event().unwrap());
+    /// client.feed(&server.take_output());
+    /// assert_eq!(client.next_event().unwrap(), Some(Event::Text("echo me")));
+    /// ```
+    pub fn echo_event(&mut self) -> Result<bool, Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::SendSequence);
+        }
+        let (opcode, payload): (OpCode, &[u8]) = match self.ready {
+            Some(super::Ready::Assembled(kind)) => (opcode_of(kind), &self.assembly),
+            Some(super::Ready::InPlace {
+                opcode: op @ (OpCode::Text | OpCode::Binary),
+                start,
+                end,
+            }) => (op, &self.rx[self.rx_start + start..self.rx_start + end]),
+            _ => return Ok(false),
+        };
+        encode_into(&mut self.out, self.keys.as_mut(), true, opcode, payload);
+        Ok(true)
+    }
+}
+
+/// Encodes one frame into `out`: unmasked for a server (`keys` is `None`),
+/// masked while copying for a client (one pass, RFC 6455 §5.3).
+fn encode_into(
+    out: &mut crate::outgoing::Outgoing,
+    keys: Option<&mut alloc::boxed::Box<dyn crate::rand::KeySource + Send>>,
+    fin: bool,
+    opcode: OpCode,
+    payload: &[u8],
+) {
+    let mask = keys.map(|k| {
+        let mut key = [0u8; 4];
+        k.fill(&mut key);
+        key
+    });
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let hlen = header.encode(&mut head);
+    let buf = out.inline_buf();
+    buf.reserve(hlen + payload.len());
+    buf.extend_from_slice(&head[..hlen]);
+    match mask {
+        None => buf.extend_from_slice(payload),
+        Some(key) => mask_extend(buf, payload, key, 0),
+    }
+    out.commit_inline(hlen + payload.len());
 }
 
 fn opcode_of(kind: MessageKind) -> OpCode {

@@ -1,0 +1,52 @@
+//! Echo server: sends every message back with its type.
+//!
+//! Usage: `cargo run --release --example echo_server [ADDR]` (default
+//! `127.0.0.1:9001`).
+//!
+//! One thread per connection, limits raised to 64 MiB (so Autobahn's 16 MiB
+//! messages pass), no keepalive pings (Autobahn counts unsolicited pings).
+//! Used by the conformance and interop scripts and by load tests.
+
+use std::net::TcpListener;
+use std::thread;
+
+use rfc6455::blocking::{self, ServerConfig};
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".into());
+    let listener = TcpListener::bind(&addr)?;
+    eprintln!("echo_server listening on ws://{}", listener.local_addr()?);
+    let mut config = ServerConfig::default();
+    config.config.max_frame_size = 64 << 20;
+    config.config.max_message_size = 64 << 20;
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let config = config.clone();
+        thread::Builder::new()
+            .stack_size(128 << 10)
+            .spawn(move || {
+                let Ok(mut ws) = blocking::accept_with(stream, &config) else {
+                    return;
+                };
+                // Echo through the borrowed path: the payload goes straight from
+                // the receive buffer into the send buffer, no allocation.
+                loop {
+                    if ws.read_event().is_err() {
+                        return;
+                    }
+                    match ws.connection_mut().echo_event() {
+                        Ok(true) => {
+                            if ws.flush().is_err() {
+                                return;
+                            }
+                        }
+                        Ok(false) => {} // ping, pong: answered by the connection itself
+                        Err(_) => return,
+                    }
+                }
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Opening a client connection: `ws://` over TCP, or any stream.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::error::{is_retry, Error};
+use super::websocket::{Hooks, WebSocket};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::handshake::{ClientHandshake, ClientOptions, Response, Uri};
+use crate::rand::{KeySource, OsRandom};
+
+/// Settings for [`connect_with`] and [`connect_over`].
+///
+/// ```
+/// use rfc6455::blocking::ClientConfig;
+/// use rfc6455::handshake::ClientOptions;
+/// let config = ClientConfig {
+///     options: ClientOptions::new().subprotocol("chat").origin("https://example.com"),
+///     ..ClientConfig::default()
+/// };
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The connection's settings once open.
+    pub config: Config,
+    /// The request: subprotocols, Origin, extra headers, head limits.
+    pub options: ClientOptions,
+    /// How long the opening handshake may take (TCP only). Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            config: Config::default(),
+            options: ClientOptions::new(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+        }
+    }
+}
+
+/// Connects to a `ws://` URL (host names resolved, IPv4 and IPv6) with
+/// default settings.
+///
+/// ```no_run
+/// let (mut ws, _response) = rfc6455::blocking::connect("ws://127.0.0.1:9001/chat")?;
+/// ws.send_text("hello")?;
+/// println!("{:?}", ws.read()?);
+/// # Ok::<(), rfc6455::blocking::Error>(())
+/// ```
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    connect_with(url, &ClientConfig::default())
+}
+
+/// Connects to a `ws://` URL with the given settings. For `wss://`, open the
+/// TLS stream yourself and use [`connect_over`].
+pub fn connect_with(
+    url: &str,
+    config: &ClientConfig,
+) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    let uri = Uri::parse(url)?;
+    if uri.is_secure() {
+        return Err(Error::TlsRequired);
+    }
+    let addrs = (uri.host(), uri.port()).to_socket_addrs()?;
+    let mut last_err = None;
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect(addr) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let stream = match stream {
+        Some(s) => s,
+        None => {
+            return Err(Error::Io(
+                last_err.unwrap_or_else(|| std::io::ErrorKind::AddrNotAvailable.into()),
+            ));
+        }
+    };
+    if config.nodelay {
+        stream.set_nodelay(true)?;
+    }
+    handshake(stream, &uri, config, Hooks::tcp())
+}
+
+/// Runs the client handshake over a stream the caller opened (a TLS stream
+/// for `wss://`, a Unix socket, an in-memory pipe). `url` supplies the Host
+/// header and resource name.
+pub fn connect_over<S: Read + Write>(
+    stream: S,
+    url: &str,
+    config: &ClientConfig,
+) -> Result<(WebSocket<S>, Response), Error> {
+    let uri = Uri::parse(url)?;
+    handshake(stream, &uri, config, Hooks::none())
+}
+
+fn handshake<S: Read + Write>(
+    mut stream: S,
+    uri: &Uri,
+    config: &ClientConfig,
+    hooks: Hooks<S>,
+) -> Result<(WebSocket<S>, Response), Error> {
+    let mut keys = OsRandom::new();
+    let mut hs = ClientHandshake::new(uri, &config.options, &mut keys as &mut dyn KeySource)?;
+    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
+    stream.write_all(hs.request_bytes())?;
+    stream.flush()?;
+    let mut buf = [0u8; 4096];
+    let result = loop {
+        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(Error::HandshakeTimeout);
+            }
+            hook(&stream, Some(left))?;
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if is_retry(&e) && deadline.is_some() => continue,
+            Err(e) => break Err(e.into()),
+        };
+        match hs.feed(&buf[..n]) {
+            Ok(None) => {}
+            Ok(Some((response, used))) => break Ok((response, buf[used..n].to_vec())),
+            Err(e) => break Err(e.into()),
+        }
+    };
+    if let Some(hook) = hooks.set_read_timeout {
+        hook(&stream, None)?;
+    }
+    let (response, leftover) = result?;
+    let mut conn = Connection::client_with_keys(config.config.clone(), keys);
+    // Frames the server sent right behind its response belong to the connection.
+    conn.feed(&leftover);
+    Ok((WebSocket::with_hooks(stream, conn, hooks), response))
+}

@@ -1,0 +1,51 @@
+//! The blocking adapters' error type.
+
+use std::io;
+
+use crate::handshake::{HandshakeError, UriError};
+
+/// What can go wrong in a blocking adapter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream failed (including `WouldBlock` on a non-blocking stream
+    /// and `TimedOut`/`WouldBlock` when a read timeout set on the stream
+    /// expired: the call can be repeated).
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The peer violated the protocol, or the caller misused the connection.
+    #[error(transparent)]
+    Protocol(#[from] crate::Error),
+    /// The opening handshake failed.
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// The URL given to connect is not a WebSocket URI.
+    #[error("invalid URL: {0}")]
+    Url(#[from] UriError),
+    /// The handshake did not complete within the configured timeout.
+    #[error("the opening handshake timed out")]
+    HandshakeTimeout,
+    /// `connect` was given a `wss://` URL; open a TLS stream and use
+    /// [`connect_over`](super::connect_over).
+    #[error("wss:// needs a TLS stream: open one and use connect_over")]
+    TlsRequired,
+    /// The connection is closed: the closing handshake completed, or it
+    /// failed earlier (that error was returned then).
+    #[error("the connection is closed")]
+    ConnectionClosed,
+}
+
+impl Error {
+    /// Whether this is an I/O error that means "try again later"
+    /// (`WouldBlock`, `TimedOut`): no data was lost, the call can be repeated.
+    pub fn is_would_block(&self) -> bool {
+        matches!(self, Error::Io(e) if is_retry(e))
+    }
+}
+
+pub(crate) fn is_retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

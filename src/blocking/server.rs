@@ -1,0 +1,223 @@
+//! Accepting connections: read the request, then accept, reject, or answer
+//! plain HTTP.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+
+use super::error::{is_retry, Error};
+use super::websocket::{Hooks, WebSocket};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+
+/// Settings for accepting connections.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The connection's settings once open.
+    pub config: Config,
+    /// Limits on the request head (size, header count).
+    pub limits: Limits,
+    /// How long a client may take to send its request (TCP only), so that a
+    /// client trickling bytes cannot hold a thread forever. Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            config: Config::default(),
+            limits: Limits::default(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+        }
+    }
+}
+
+/// A request read from a stream, waiting for the application's decision.
+///
+/// ```no_run
+/// use rfc6455::blocking;
+/// use rfc6455::handshake::Accept;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+/// let (stream, _) = listener.accept()?;
+/// let incoming = blocking::read_request(stream, &blocking::ServerConfig::default())?;
+/// if !incoming.request().is_upgrade() {
+///     incoming.respond(200, "text/plain", b"hello over HTTP")?;
+/// } else if incoming.request().origin() != Some("https://example.com") {
+///     incoming.reject(403, b"unknown origin")?;
+/// } else {
+///     let chat = incoming.request().subprotocols().any(|p| p == "chat");
+///     let accept = if chat { Accept::new().subprotocol("chat") } else { Accept::new() };
+///     let mut ws = incoming.accept(&accept)?;
+///     ws.send_text("welcome")?;
+/// }
+/// # Ok::<(), blocking::Error>(())
+/// ```
+pub struct Incoming<S> {
+    stream: S,
+    request: Request,
+    leftover: Vec<u8>,
+    config: Config,
+    hooks: Hooks<S>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("stream", &self.stream)
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl<S: Read + Write> Incoming<S> {
+    /// The parsed request.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
+    /// Protocols`. An invalid request is answered with the matching error
+    /// response (400, or 426 for a wrong version) and returned as an error.
+    pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
+        match self.request.accept(accept) {
+            Ok(response) => {
+                self.stream.write_all(&response)?;
+                self.stream.flush()?;
+                let mut conn = Connection::server(self.config);
+                // Frames the client sent right behind its request.
+                conn.feed(&self.leftover);
+                Ok(WebSocket::with_hooks(self.stream, conn, self.hooks))
+            }
+            Err(e) => {
+                send_error_response(&mut self.stream, &e);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.
+    pub fn reject(self, status: u16, body: &[u8]) -> Result<(), Error> {
+        self.reject_with_headers(status, &[], body)
+    }
+
+    /// Rejects with extra response headers (e.g. `WWW-Authenticate`).
+    pub fn reject_with_headers(
+        mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let response = handshake::reject(status, headers, body)?;
+        self.stream.write_all(&response)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Answers a plain HTTP request (one that is not an upgrade) and closes.
+    pub fn respond(mut self, status: u16, content_type: &str, body: &[u8]) -> Result<(), Error> {
+        let response = handshake::http_response(status, content_type, body)?;
+        self.stream.write_all(&response)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Gives back the stream and any bytes received after the request head.
+    pub fn into_parts(self) -> (S, Request, Vec<u8>) {
+        (self.stream, self.request, self.leftover)
+    }
+}
+
+/// Accepts a WebSocket connection on a TCP stream with default settings:
+/// reads and validates the request and answers it (no subprotocol).
+/// Requests that are not upgrades are answered with an error response.
+pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+    accept_with(stream, &ServerConfig::default())
+}
+
+/// Like [`accept`], with settings.
+pub fn accept_with(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<WebSocket<TcpStream>, Error> {
+    read_request(stream, config)?.accept(&Accept::new())
+}
+
+/// Reads a request from a TCP stream, within the handshake timeout, and
+/// hands it to the application to decide (see [`Incoming`]).
+pub fn read_request(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<Incoming<TcpStream>, Error> {
+    if config.nodelay {
+        stream.set_nodelay(true)?;
+    }
+    read_request_inner(stream, config, Hooks::tcp())
+}
+
+/// Reads a request from any stream (no handshake timeout unless the stream
+/// has a read timeout of its own).
+pub fn read_request_over<S: Read + Write>(
+    stream: S,
+    config: &ServerConfig,
+) -> Result<Incoming<S>, Error> {
+    read_request_inner(stream, config, Hooks::none())
+}
+
+fn read_request_inner<S: Read + Write>(
+    mut stream: S,
+    config: &ServerConfig,
+    hooks: Hooks<S>,
+) -> Result<Incoming<S>, Error> {
+    let mut hs = ServerHandshake::new(config.limits);
+    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
+    let mut buf = [0u8; 4096];
+    let result = loop {
+        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(Error::HandshakeTimeout);
+            }
+            hook(&stream, Some(left))?;
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if is_retry(&e) && deadline.is_some() => continue,
+            Err(e) => break Err(e.into()),
+        };
+        match hs.feed(&buf[..n]) {
+            Ok(None) => {}
+            Ok(Some((request, used))) => break Ok((request, buf[used..n].to_vec())),
+            Err(e) => {
+                send_error_response(&mut stream, &e);
+                break Err(e.into());
+            }
+        }
+    };
+    if let Some(hook) = hooks.set_read_timeout {
+        hook(&stream, None)?;
+    }
+    let (request, leftover) = result?;
+    Ok(Incoming {
+        stream,
+        request,
+        leftover,
+        config: config.config.clone(),
+        hooks,
+    })
+}
+
+fn send_error_response<S: Write>(stream: &mut S, e: &HandshakeError) {
+    if let Some(response) = e.response() {
+        let _ = stream.write_all(&response);
+        let _ = stream.flush();
+    }
+}

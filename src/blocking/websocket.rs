@@ -1,0 +1,353 @@
+//! [`WebSocket`]: a connection over a blocking (or non-blocking) stream.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use super::error::{is_retry, Error};
+use crate::close::CloseCode;
+use crate::connection::{Connection, Event, Message, MessageKind, State};
+
+/// Sets (or clears) a read timeout on a stream.
+pub(crate) type ReadTimeoutHook<S> = fn(&S, Option<Duration>) -> io::Result<()>;
+
+/// Stream operations the core loop uses when the stream type offers them
+/// (set for `TcpStream` by the constructors in this module).
+pub(crate) struct Hooks<S> {
+    pub(crate) set_read_timeout: Option<ReadTimeoutHook<S>>,
+    pub(crate) shutdown: Option<fn(&S) -> io::Result<()>>,
+}
+
+impl<S> Hooks<S> {
+    pub(crate) fn none() -> Self {
+        Hooks {
+            set_read_timeout: None,
+            shutdown: None,
+        }
+    }
+}
+
+impl Hooks<TcpStream> {
+    pub(crate) fn tcp() -> Self {
+        Hooks {
+            set_read_timeout: Some(|s, t| s.set_read_timeout(t)),
+            shutdown: Some(|s| s.shutdown(Shutdown::Both)),
+        }
+    }
+}
+
+/// A WebSocket over a stream `S: Read + Write`.
+///
+/// Reading: [`read`](Self::read) (owned [`Message`]) or
+/// [`read_event`](Self::read_event) (borrowed [`Event`], no allocation).
+/// Pings are answered, Close frames echoed and keepalive Pings sent from
+/// within these calls. Sending: `send_*` queue a frame and write it out;
+/// to batch, queue several through [`connection_mut`](Self::connection_mut)
+/// and call [`flush`](Self::flush) once.
+///
+/// # Non-blocking streams and timeouts
+///
+/// With a non-blocking stream (or a read timeout set on it), calls return
+/// [`Error::Io`] with `WouldBlock`/`TimedOut` ([`Error::is_would_block`]).
+/// Nothing is lost: a partially received frame stays in the connection, and
+/// a frame that could not be written completely stays queued. Repeat
+/// `read`/`read_event` to continue reading, and call `flush` (not the
+/// `send_*` again: the message is already queued) to continue writing.
+///
+/// # Keepalive
+///
+/// With [`Config::ping_interval`](crate::Config::ping_interval) set, a Ping
+/// is sent after that long without traffic, and a missing Pong fails the
+/// connection with 1011. Over a `TcpStream` made by this module the reads
+/// wake up for it by themselves; over another stream, set
+/// [`set_read_timeout_hook`](Self::set_read_timeout_hook).
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    epoch: Instant,
+    hooks: Hooks<S>,
+    user_read_timeout: Option<Duration>,
+    shut_down: bool,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("stream", &self.stream)
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is done. Bytes that arrived
+    /// right after the handshake must already have been fed to `conn`.
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        Self::with_hooks(stream, conn, Hooks::none())
+    }
+
+    pub(crate) fn with_hooks(stream: S, mut conn: Connection, hooks: Hooks<S>) -> Self {
+        let epoch = Instant::now();
+        conn.handle_timeout(Duration::ZERO);
+        WebSocket {
+            stream,
+            conn,
+            epoch,
+            hooks,
+            user_read_timeout: None,
+            shut_down: false,
+        }
+    }
+
+    /// Tells the adapter how to set a read timeout on `S`, so that keepalive
+    /// and the close timeout work over streams other than `TcpStream` (for a
+    /// TLS stream, set it on the underlying socket).
+    pub fn set_read_timeout_hook(&mut self, hook: fn(&S, Option<Duration>) -> io::Result<()>) {
+        self.hooks.set_read_timeout = Some(hook);
+    }
+
+    /// A read timeout for [`read`](Self::read) and
+    /// [`read_event`](Self::read_event), applied through the read-timeout
+    /// hook (set automatically for `TcpStream`). Use this rather than
+    /// setting the timeout on the stream when keepalive is on.
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.user_read_timeout = timeout;
+        if let Some(hook) = self.hooks.set_read_timeout {
+            hook(&self.stream, timeout)?;
+        }
+        Ok(())
+    }
+
+    /// The protocol state machine.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The protocol state machine, e.g. to queue several frames before one
+    /// [`flush`](Self::flush).
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The underlying stream (writing to it directly corrupts the framing).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Gives back the stream and the connection.
+    pub fn into_parts(self) -> (S, Connection) {
+        (self.stream, self.conn)
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Reads the next message (text, binary, ping, pong or close), owned.
+    ///
+    /// After the peer's Close has been returned, or after an error, further
+    /// calls return [`Error::ConnectionClosed`].
+    pub fn read(&mut self) -> Result<Message, Error> {
+        Ok(self.read_event()?.to_message())
+    }
+
+    /// Reads the next event, borrowed from the connection's buffers: no
+    /// allocation per message. The borrow ends at the next call.
+    pub fn read_event(&mut self) -> Result<Event<'_>, Error> {
+        loop {
+            match self.conn.prepare_event() {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => {
+                    // Send the close frame the failure queued, then give up.
+                    let _ = self.flush();
+                    return Err(e.into());
+                }
+            }
+            self.flush()?;
+            if self.conn.should_close_transport() {
+                self.shutdown();
+                return Err(Error::ConnectionClosed);
+            }
+            self.fill()?;
+        }
+        // Automatic replies (pong, close echo) go out even if the caller
+        // never sends. If the stream is not writable now they stay queued
+        // and go out with the next call; the event is still delivered.
+        match self.flush() {
+            Err(Error::Io(e)) if is_retry(&e) => {}
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        Ok(self.conn.event().expect("an event was prepared"))
+    }
+
+    /// Reads more bytes into the connection, waking up for its timers.
+    fn fill(&mut self) -> Result<(), Error> {
+        loop {
+            let now = self.now();
+            self.conn.handle_timeout(now);
+            if self.conn.has_output() {
+                self.flush()?;
+            }
+            if self.conn.state() == State::Closed
+                && (self.conn.should_close_transport() || self.conn.has_output())
+            {
+                return Ok(());
+            }
+            let deadline = self.conn.poll_timeout();
+            let timer_set = match (deadline, self.hooks.set_read_timeout) {
+                (Some(d), Some(hook)) => {
+                    let wait = d.saturating_sub(now).max(Duration::from_millis(1));
+                    let wait = self.user_read_timeout.map_or(wait, |u| u.min(wait));
+                    hook(&self.stream, Some(wait))?;
+                    true
+                }
+                _ => false,
+            };
+            let result = self.stream.read(self.conn.read_buf());
+            if timer_set {
+                if let Some(hook) = self.hooks.set_read_timeout {
+                    hook(&self.stream, self.user_read_timeout)?;
+                }
+            }
+            match result {
+                Ok(0) => {
+                    self.conn.feed_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.conn.commit_read(n);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_retry(&e) && deadline.is_some_and(|d| self.now() >= d) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Writes every queued byte to the stream (vectored when frames shared
+    /// between connections are queued), then flushes it.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while self.conn.has_output() {
+            let written = {
+                let mut parts: [&[u8]; 16] = [&[]; 16];
+                let n = self.conn.output().chunks(&mut parts);
+                if n == 1 {
+                    self.stream.write(parts[0])
+                } else {
+                    let slices: [IoSlice<'_>; 16] = parts.map(IoSlice::new);
+                    self.stream.write_vectored(&slices[..n])
+                }
+            };
+            match written {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.output().consume(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.stream.flush()?;
+        self.conn.release_output_buffer();
+        if self.conn.should_close_transport() {
+            self.shutdown();
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if !self.shut_down {
+            self.shut_down = true;
+            if let Some(hook) = self.hooks.shutdown {
+                let _ = hook(&self.stream);
+            }
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends one fragment of a message sent in several frames; see
+    /// [`Connection::send_fragment`].
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.conn.send_fragment(kind, data, fin)?;
+        self.flush()
+    }
+
+    /// Sends a Ping (payload at most 125 bytes).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.send_ping(payload)?;
+        self.flush()
+    }
+
+    /// Sends a Pong (payload at most 125 bytes).
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.send_pong(payload)?;
+        self.flush()
+    }
+
+    /// Sends any [`Message`]; a `Close` starts the closing handshake (see
+    /// [`close`](Self::close) to also wait for its end).
+    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => self.conn.send_text(t)?,
+            Message::Binary(b) => self.conn.send_binary(b)?,
+            Message::Ping(p) => self.conn.send_ping(p)?,
+            Message::Pong(p) => self.conn.send_pong(p)?,
+            Message::Close(c) => match c {
+                Some(c) => self.conn.close_with(c.code, &c.reason)?,
+                None => self.conn.close_with(None, "")?,
+            },
+        }
+        self.flush()
+    }
+
+    /// Closes gracefully (RFC 6455 §7.1.2): sends a Close frame (unless one
+    /// was sent already), reads until the peer's Close arrives — discarding
+    /// any messages still in flight — and shuts the stream down. A server
+    /// closes the transport at once; a client waits for the server to do so
+    /// (§7.1.1), up to [`Config::close_timeout`](crate::Config::close_timeout)
+    /// where the read-timeout hook is available.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.conn.state() == State::Open {
+            self.conn.close(code, reason)?;
+        }
+        self.flush()?;
+        loop {
+            match self.read_event() {
+                Ok(_) => {}
+                Err(Error::ConnectionClosed) => return Ok(()),
+                Err(Error::Protocol(crate::Error::AbnormalClosure)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl WebSocket<TcpStream> {
+    /// Wraps a `TcpStream` whose handshake is done, with keepalive and close
+    /// timeouts served by the socket's read timeout.
+    pub fn from_tcp(stream: TcpStream, conn: Connection) -> Self {
+        Self::with_hooks(stream, conn, Hooks::tcp())
+    }
+}

@@ -1,0 +1,261 @@
+//! Typed errors of the opening handshake, and the HTTP responses that a
+//! server sends for them.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::request::write_response;
+use super::response::Response;
+
+/// Everything that can go wrong during the opening handshake (RFC 6455 §4).
+///
+/// Server-side rejections of a client's request know the HTTP response that
+/// RFC 6455 §4.2.1 asks for: see [`HandshakeError::http_status`] and
+/// [`HandshakeError::response`]. Client-side failures ("_Fail the WebSocket
+/// Connection_", RFC 6455 §4.1) and application mistakes have no response.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    // ----- reading a head (both sides) -----
+    /// The head did not end within [`Limits::max_head_bytes`](super::Limits)
+    /// bytes (RFC 6455 §10.4). Server response: 431.
+    #[error("HTTP head exceeds {limit} bytes")]
+    HeadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The head has more than [`Limits::max_headers`](super::Limits) header
+    /// fields (RFC 6455 §10.4). Server response: 431.
+    #[error("HTTP head has more than {limit} header fields")]
+    TooManyHeaders {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The head is not valid HTTP/1.x. Server response: 400.
+    #[error("malformed HTTP head: {0}")]
+    MalformedHead(httparse::Error),
+    /// `feed` was called again after the handshake completed or failed.
+    #[error("the handshake has already completed or failed")]
+    Finished,
+
+    // ----- server: validating the client's request (RFC 6455 §4.2.1) -----
+    /// The request method is not `GET` (RFC 6455 §4.2.1 item 1). Response: 400.
+    #[error("the handshake request method must be GET")]
+    MethodNotGet,
+    /// The request is HTTP/1.0 (RFC 6455 §4.2.1 item 1). Response: 400.
+    #[error("the handshake request must be HTTP/1.1 or later")]
+    HttpVersion,
+    /// No `Host` header (RFC 6455 §4.2.1 item 2). Response: 400.
+    #[error("missing Host header")]
+    MissingHost,
+    /// `Upgrade` is absent or lacks the token `websocket` (RFC 6455 §4.2.1
+    /// item 3). Response: 400.
+    #[error("Upgrade header does not contain \"websocket\"")]
+    UpgradeNotWebSocket,
+    /// `Connection` is absent or lacks the token `Upgrade` (RFC 6455 §4.2.1
+    /// item 4). Response: 400.
+    #[error("Connection header does not contain \"Upgrade\"")]
+    ConnectionNotUpgrade,
+    /// No `Sec-WebSocket-Key` header (RFC 6455 §4.2.1 item 5). Response: 400.
+    #[error("missing Sec-WebSocket-Key header")]
+    MissingKey,
+    /// `Sec-WebSocket-Key` is repeated or does not decode to 16 bytes
+    /// (RFC 6455 §4.2.1 item 5). Response: 400.
+    #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
+    InvalidKey,
+    /// No `Sec-WebSocket-Version` header (RFC 6455 §4.2.1 item 6).
+    /// Response: 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4).
+    #[error("missing Sec-WebSocket-Version header")]
+    MissingVersion,
+    /// `Sec-WebSocket-Version` is not `13` (RFC 6455 §4.2.1 item 6).
+    /// Response: 426 with `Sec-WebSocket-Version: 13` (RFC 6455 §4.4).
+    #[error("unsupported Sec-WebSocket-Version (only 13 is supported)")]
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Protocol` is not a comma-separated list of tokens
+    /// (RFC 6455 §4.1 item 10, §4.3). Response: 400.
+    #[error("malformed Sec-WebSocket-Protocol header")]
+    MalformedSubprotocols,
+    /// The request's `Sec-WebSocket-Extensions` does not follow the grammar
+    /// of RFC 6455 §9.1 (or, on the client, the offer being built does not).
+    /// Server response: 400.
+    #[error("malformed Sec-WebSocket-Extensions header")]
+    MalformedExtensions,
+
+    // ----- application mistakes (no response) -----
+    /// The application chose a subprotocol that the client did not offer
+    /// (RFC 6455 §4.2.2 item 5.4).
+    #[error("subprotocol {0:?} was not offered by the client")]
+    SubprotocolNotOffered(String),
+    /// A header name is not a token, or a header value (or subprotocol or
+    /// extension value) contains CR, LF or NUL: writing it would allow
+    /// header injection.
+    #[error("invalid header name or value (header injection)")]
+    InvalidHeader,
+    /// A status code outside 100..=999 was asked for.
+    #[error("invalid HTTP status code {0}")]
+    InvalidStatus(u16),
+
+    // ----- client: validating the server's response (RFC 6455 §4.1) -----
+    /// The server did not answer `101` (RFC 6455 §4.1, validation item 1).
+    /// Carries the response head and the body bytes that arrived in the same
+    /// `feed` call after the head.
+    #[error("server answered with status {} instead of 101", .response.status())]
+    UnexpectedStatus {
+        /// The parsed response head.
+        response: Box<Response>,
+        /// Bytes that followed the head in the input given to `feed`.
+        body: Vec<u8>,
+    },
+    /// The response's `Upgrade` header lacks `websocket` (RFC 6455 §4.1,
+    /// validation item 2).
+    #[error("response Upgrade header does not contain \"websocket\"")]
+    ResponseUpgrade,
+    /// The response's `Connection` header lacks `Upgrade` (RFC 6455 §4.1,
+    /// validation item 3).
+    #[error("response Connection header does not contain \"Upgrade\"")]
+    ResponseConnection,
+    /// The response has no `Sec-WebSocket-Accept` (RFC 6455 §4.1, validation
+    /// item 4).
+    #[error("response lacks Sec-WebSocket-Accept")]
+    MissingAccept,
+    /// `Sec-WebSocket-Accept` does not match the key we sent (RFC 6455 §4.1,
+    /// validation item 4).
+    #[error("Sec-WebSocket-Accept does not match the key")]
+    AcceptMismatch,
+    /// The response head did not end within
+    /// [`Limits::max_head_bytes`](super::Limits) bytes.
+    #[error("HTTP response head exceeds {limit} bytes")]
+    ResponseTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The response head has more than
+    /// [`Limits::max_headers`](super::Limits) header fields.
+    #[error("HTTP response head has more than {limit} header fields")]
+    ResponseTooManyHeaders {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The response head is not valid HTTP/1.x.
+    #[error("malformed HTTP response head: {0}")]
+    MalformedResponse(httparse::Error),
+    /// The response's `Sec-WebSocket-Extensions` does not follow the grammar
+    /// of RFC 6455 §9.1.
+    #[error("malformed Sec-WebSocket-Extensions header in the response")]
+    MalformedResponseExtensions,
+    /// The server selected an extension that was not offered (RFC 6455 §4.1,
+    /// validation item 5).
+    #[error("server selected extension {0:?}, which was not offered")]
+    ExtensionNotOffered(String),
+    /// The server selected a subprotocol that was not offered, or sent a
+    /// `Sec-WebSocket-Protocol` that is not a single token (RFC 6455 §4.1,
+    /// validation item 6).
+    #[error("server selected a subprotocol that was not offered")]
+    ResponseSubprotocol,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers with for this error, or `None` for
+    /// client-side failures and application mistakes.
+    ///
+    /// RFC 6455 §4.2.1: 400 for a malformed handshake; §4.4: 426 for an
+    /// unsupported version; RFC 6585 §5: 431 for an oversized head.
+    pub fn http_status(&self) -> Option<u16> {
+        use HandshakeError::*;
+        match self {
+            HeadTooLarge { .. } | TooManyHeaders { .. } => Some(431),
+            MissingVersion | UnsupportedVersion => Some(426),
+            MalformedHead(_)
+            | MethodNotGet
+            | HttpVersion
+            | MissingHost
+            | UpgradeNotWebSocket
+            | ConnectionNotUpgrade
+            | MissingKey
+            | InvalidKey
+            | MalformedSubprotocols
+            | MalformedExtensions => Some(400),
+            _ => None,
+        }
+    }
+
+    /// A short plain-text explanation sent as the body of the response.
+    fn body(&self) -> &'static [u8] {
+        use HandshakeError::*;
+        match self {
+            HeadTooLarge { .. } => b"Request header fields too large\n",
+            TooManyHeaders { .. } => b"Too many request header fields\n",
+            MalformedHead(_) => b"Malformed HTTP request\n",
+            MethodNotGet => b"WebSocket handshake must use GET\n",
+            HttpVersion => b"WebSocket handshake requires HTTP/1.1\n",
+            MissingHost => b"Missing Host header\n",
+            UpgradeNotWebSocket => b"Upgrade header must contain websocket\n",
+            ConnectionNotUpgrade => b"Connection header must contain Upgrade\n",
+            MissingKey => b"Missing Sec-WebSocket-Key header\n",
+            InvalidKey => b"Invalid Sec-WebSocket-Key header\n",
+            MissingVersion | UnsupportedVersion => b"Sec-WebSocket-Version must be 13\n",
+            MalformedSubprotocols => b"Malformed Sec-WebSocket-Protocol header\n",
+            MalformedExtensions => b"Malformed Sec-WebSocket-Extensions header\n",
+            _ => b"",
+        }
+    }
+
+    /// The complete HTTP response (status line, headers, body) a server should
+    /// send before closing the connection, or `None` when this error has no
+    /// [`http_status`](Self::http_status).
+    ///
+    /// Responses carry `Content-Type: text/plain`, `Content-Length` and
+    /// `Connection: close`; a 426 also carries `Sec-WebSocket-Version: 13`
+    /// (RFC 6455 §4.4).
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// let bytes = HandshakeError::UnsupportedVersion.response().unwrap();
+    /// assert!(bytes.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+    /// ```
+    pub fn response(&self) -> Option<Vec<u8>> {
+        let status = self.http_status()?;
+        let version: &[(&str, &str)] = &[("Sec-WebSocket-Version", "13")];
+        let extra = if status == 426 { version } else { &[] };
+        Some(write_response(
+            status,
+            Some("text/plain; charset=utf-8"),
+            extra,
+            self.body(),
+        ))
+    }
+}
+
+/// Errors from [`Uri::parse`](super::Uri::parse) (RFC 6455 §3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UriError {
+    /// The text has no `scheme://` prefix.
+    #[error("not an absolute URI (expected ws:// or wss://)")]
+    NotAbsolute,
+    /// The scheme is neither `ws` nor `wss`.
+    #[error("unsupported scheme (expected ws or wss)")]
+    UnsupportedScheme,
+    /// A fragment (`#...`) is present; RFC 6455 §3 forbids it.
+    #[error("WebSocket URIs must not contain a fragment")]
+    Fragment,
+    /// The host is empty.
+    #[error("empty host")]
+    EmptyHost,
+    /// The host contains characters not allowed by RFC 3986 §3.2.2, or an
+    /// IPv6 literal is not closed by `]`.
+    #[error("invalid host")]
+    InvalidHost,
+    /// The port is not a decimal number in 1..=65535.
+    #[error("invalid port")]
+    InvalidPort,
+    /// User information (`user@`) is present; it is not part of a WebSocket
+    /// URI (RFC 6455 §3).
+    #[error("user information is not allowed in WebSocket URIs")]
+    UserInfo,
+    /// The path or query contains a character that RFC 3986 §3.3/§3.4 does
+    /// not allow there (whitespace, controls, non-ASCII, quotes, braces...).
+    #[error("invalid character in path or query")]
+    InvalidCharacter,
+}
