@@ -47,7 +47,7 @@ struct Input {
     read_buf_mask: u8,
 }
 
-const BIG_LIMIT: usize = 1 << 20;
+const BIG_LIMIT: usize = 128 << 10;
 
 fn valid_code(c: u16) -> CloseCode {
     const CODES: [u16; 12] = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014];
@@ -117,7 +117,7 @@ fuzz_target!(|input: Input| {
             }
             Op::Big { byte, len } => {
                 let len = *len as usize % (BIG_LIMIT + 1);
-                if total + len > 4 * BIG_LIMIT {
+                if total + len > 2 * BIG_LIMIT {
                     continue;
                 }
                 total += len;

@@ -237,8 +237,9 @@ fn write_out(conn: &mut Connection, checker: &mut SentChecker, mut limit: usize)
 ///
 /// Layout: byte 0 = flags (low nibble: number of chunk-size bytes; 0x10:
 /// auto-pong off; 0x20: allow RSV1; 0x40: write output out partially; 0x80:
-/// report EOF at the end). Byte 1: low nibble = number of op bytes, high
-/// nibble = masking-key seed. Then the chunk-size bytes (cycled; 0 = all
+/// report EOF at the end). Byte 1: low nibble = number of op bytes, bits
+/// 4-5 = masking-key seed, bits 6-7 = limits (64 KiB frames and messages;
+/// 1 KiB frames; 125-byte frames and messages; 1 KiB messages). Then the chunk-size bytes (cycled; 0 = all
 /// the rest, 1-127 = that many, 128-255 = (b - 127) * 256), then the op bytes
 /// (cycled, one after each chunk), then the bytes received.
 pub fn run_connection(role: Role, input: &[u8]) {
@@ -251,12 +252,21 @@ pub fn run_connection(role: Role, input: &[u8]) {
 
     let mut config = small_config();
     config.auto_pong = flags & 0x10 == 0;
+    match b1 >> 6 {
+        0 => {}
+        1 => config.max_frame_size = 1024,
+        2 => {
+            config.max_frame_size = 125;
+            config.max_message_size = 125;
+        }
+        _ => config.max_message_size = 1024,
+    }
     let max_frame = config.max_frame_size;
     let max_message = config.max_message_size;
     let mut conn = match role {
         Role::Server => Connection::server(config),
         Role::Client => {
-            let k = b1 >> 4;
+            let k = (b1 >> 4) & 3;
             Connection::client_with_keys(config, FixedKeys([k, k.wrapping_mul(3), 0, k ^ 0x5a]))
         }
     };

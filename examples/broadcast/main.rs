@@ -1,0 +1,186 @@
+//! A chat server a person opens in a browser.
+//!
+//! Usage: `cargo run --example broadcast [ADDR] [--ping-interval SECS]`
+//! (default address `127.0.0.1:8080`; open `http://ADDR/`).
+//!
+//! `GET /` serves a small page that connects back over WebSocket. Everyone is
+//! told `User<port> just connected.` when a client joins, `User<port> says:
+//! <text>` for each message, and `User<port> left.` when it leaves (cleanly
+//! or not). Every client is pinged every 20 s by default (`--ping-interval`,
+//! 0 to disable) and dropped with close code 1011 if its pong does not come
+//! back within 20 s, so idle connections survive proxies' idle timeouts and
+//! dead clients are reaped. Connects and disconnects are logged to stderr.
+//!
+//! Threads: one per client (64 KiB stack) that reads and decodes, and two
+//! writer threads that drain every client's bounded queue (see `room`).
+
+mod page;
+mod room;
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rfc6455::blocking::{self, ServerConfig};
+use rfc6455::handshake::Accept;
+use rfc6455::{Connection, Event};
+
+use room::Room;
+
+struct Options {
+    addr: String,
+    ping_interval: Option<Duration>,
+}
+
+fn usage() -> ! {
+    eprintln!("usage: broadcast [ADDR] [--ping-interval SECS]");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Options {
+    let mut opts = Options {
+        addr: "127.0.0.1:8080".into(),
+        ping_interval: Some(Duration::from_secs(20)),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--ping-interval" => {
+                let secs: f64 = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage());
+                opts.ping_interval = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
+            }
+            "-h" | "--help" => usage(),
+            other if !other.starts_with('-') => opts.addr = other.to_string(),
+            _ => usage(),
+        }
+    }
+    opts
+}
+
+fn main() -> std::io::Result<()> {
+    let opts = parse_args();
+    let listener = TcpListener::bind(&opts.addr)?;
+    let addr = listener.local_addr()?;
+    eprintln!("broadcast: chat on http://{addr}/");
+    let room = Room::new(2, room::MAX_QUEUED_BYTES);
+    let mut config = ServerConfig::default();
+    config.config.ping_interval = opts.ping_interval;
+    config.config.max_message_size = 64 << 10;
+    config.config.max_frame_size = 64 << 10;
+    let config = Arc::new(config);
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let (room, config) = (Arc::clone(&room), Arc::clone(&config));
+        let spawned = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || serve(stream, &room, &config));
+        if let Err(e) = spawned {
+            eprintln!("broadcast: cannot start a thread: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn serve(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
+    let Ok(port) = stream.peer_addr().map(|a| a.port()) else {
+        return;
+    };
+    let incoming = match blocking::read_request(stream, config) {
+        Ok(i) => i,
+        Err(_) => return,
+    };
+    if !incoming.request().is_upgrade() {
+        let _ = page::serve(incoming);
+        return;
+    }
+    let ws = match incoming.accept(&Accept::new()) {
+        Ok(ws) => ws,
+        Err(e) => {
+            eprintln!("broadcast: handshake from port {port} failed: {e}");
+            return;
+        }
+    };
+    let (stream, conn) = ws.into_parts();
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let name = format!("User{port}");
+    eprintln!("{name} connected ({} online)", room.len() + 1);
+    let (id, client) = room.join(name.clone(), write_half);
+    let why = chat(stream, conn, room, &client);
+    room.leave(id);
+    eprintln!("{name} disconnected: {why} ({} online)", room.len());
+}
+
+/// Reads one client's messages until the connection ends; returns why.
+fn chat(
+    mut stream: TcpStream,
+    mut conn: Connection,
+    room: &Room,
+    client: &Arc<room::Client>,
+) -> String {
+    use std::io::Read;
+    let epoch = Instant::now();
+    conn.handle_timeout(Duration::ZERO);
+    // The read timeout wakes the thread for keepalive; it is re-set only when
+    // the deadline moved noticeably (a syscall per read is not free).
+    let mut applied: Option<Duration> = None;
+    loop {
+        // Decode everything received so far.
+        loop {
+            match conn.next_event() {
+                Ok(Some(Event::Text(t))) => room.broadcast(&format!("{} says: {t}", client.name)),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    client.push_own(room, conn.take_output(), true);
+                    return format!("{e}");
+                }
+            }
+        }
+        // Pongs and close replies go through the client's queue, in order
+        // with the chat lines.
+        if conn.has_output() {
+            client.push_own(
+                room,
+                conn.take_output(),
+                conn.state() == rfc6455::State::Closed,
+            );
+        }
+        if conn.state() == rfc6455::State::Closed {
+            return "closed".into();
+        }
+        let now = epoch.elapsed();
+        let wait = conn
+            .poll_timeout()
+            .map(|d| d.saturating_sub(now).max(Duration::from_millis(1)));
+        let stale = match (wait, applied) {
+            (Some(w), Some(a)) => {
+                w + Duration::from_millis(50) < a || w > a + Duration::from_secs(1)
+            }
+            (w, a) => w != a,
+        };
+        if stale {
+            let _ = stream.set_read_timeout(wait);
+            applied = wait;
+        }
+        match stream.read(conn.read_buf()) {
+            Ok(0) => {
+                conn.feed_eof();
+                return "connection lost".into();
+            }
+            Ok(n) => conn.commit_read(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return format!("{e}"),
+        }
+        conn.handle_timeout(epoch.elapsed());
+    }
+}

@@ -1,0 +1,292 @@
+//! The chat room: who is connected, and getting every line to all of them.
+//!
+//! Each client has a bounded outgoing queue. A chat line is encoded into a
+//! WebSocket frame once ([`encode_shared`]) and the same bytes are queued,
+//! by reference, on every client. A small pool of writer threads drains the
+//! queues, writing everything queued for a client in one vectored write. No
+//! lock is held while writing to a socket, and a client whose socket does
+//! not accept data is retried later rather than waited for: one slow or
+//! stuck client never delays the others. A client that falls too far behind
+//! is sent a Close frame (1008) and disconnected.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{IoSlice, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+use rfc6455::connection::encode_shared;
+use rfc6455::outgoing::SharedFrame;
+use rfc6455::MessageKind;
+
+/// How long one write may wait for a client's socket before the writer moves
+/// on to other clients.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// Bytes queued for one client beyond which it is dropped as too slow.
+pub const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+enum Chunk {
+    /// A frame encoded once for everyone.
+    Shared(SharedFrame),
+    /// Bytes for this client only (pong, close reply).
+    Own(Vec<u8>),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Shared(f) => f.as_bytes(),
+            Chunk::Own(v) => v,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    chunks: VecDeque<Chunk>,
+    /// Bytes of the first chunk already written.
+    offset: usize,
+    bytes: usize,
+    /// On the writers' work list (or being written) right now.
+    scheduled: bool,
+    /// Shut the socket down once the queue is written (close handshake done,
+    /// or dropped as too slow).
+    closing: bool,
+}
+
+/// One connected client, as the room sees it.
+pub struct Client {
+    pub name: String,
+    stream: TcpStream,
+    queue: Mutex<Queue>,
+}
+
+impl Client {
+    /// Queues bytes for this client alone (the connection's own replies).
+    /// `last` marks the end of the connection: shut down once written.
+    pub fn push_own(self: &Arc<Self>, room: &Room, bytes: Vec<u8>, last: bool) {
+        let mut q = self.queue.lock().unwrap();
+        if q.closing {
+            return;
+        }
+        q.bytes += bytes.len();
+        q.chunks.push_back(Chunk::Own(bytes));
+        q.closing |= last;
+        self.schedule(room, q);
+    }
+
+    fn push_shared(self: &Arc<Self>, room: &Room, frame: &SharedFrame) {
+        let mut q = self.queue.lock().unwrap();
+        if q.closing {
+            return;
+        }
+        if q.bytes + frame.as_bytes().len() > room.max_queued {
+            // Too far behind: keep a frame being written intact, drop the
+            // rest, say why, and disconnect.
+            eprintln!(
+                "{} is too slow ({} bytes queued): disconnecting",
+                self.name, q.bytes
+            );
+            let keep = usize::from(q.offset > 0);
+            q.chunks.truncate(keep);
+            q.bytes = q.chunks.front().map_or(0, |c| c.bytes().len() - q.offset);
+            let close = [
+                0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
+            ];
+            q.chunks.push_back(Chunk::Own(close.to_vec()));
+            q.bytes += close.len();
+            q.closing = true;
+        } else {
+            q.bytes += frame.as_bytes().len();
+            q.chunks.push_back(Chunk::Shared(frame.clone()));
+        }
+        self.schedule(room, q);
+    }
+
+    fn schedule(self: &Arc<Self>, room: &Room, mut q: std::sync::MutexGuard<'_, Queue>) {
+        if !q.scheduled {
+            q.scheduled = true;
+            drop(q);
+            room.work.push(Arc::clone(self));
+        }
+    }
+
+    /// Writes what is queued, in one vectored write. Returns whether the
+    /// client should go back on the work list.
+    fn write_some(&self) -> bool {
+        let mut q = self.queue.lock().unwrap();
+        if q.chunks.is_empty() {
+            q.scheduled = false;
+            if q.closing {
+                let _ = self.stream.shutdown(Shutdown::Both);
+            }
+            return false;
+        }
+        // Take cheap handles to the first chunks and write without the lock.
+        let batch: Vec<Chunk> = q
+            .chunks
+            .iter()
+            .take(64)
+            .map(|c| match c {
+                Chunk::Shared(f) => Chunk::Shared(f.clone()),
+                Chunk::Own(v) => Chunk::Own(v.clone()),
+            })
+            .collect();
+        let offset = q.offset;
+        drop(q);
+        let slices: Vec<IoSlice<'_>> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                IoSlice::new(if i == 0 {
+                    &c.bytes()[offset..]
+                } else {
+                    c.bytes()
+                })
+            })
+            .collect();
+        let written = match (&self.stream).write_vectored(&slices) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                0
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+            Err(_) => {
+                // The socket is gone: the reader will notice and leave.
+                let mut q = self.queue.lock().unwrap();
+                q.chunks.clear();
+                q.bytes = 0;
+                q.closing = true;
+                q.scheduled = false;
+                let _ = self.stream.shutdown(Shutdown::Both);
+                return false;
+            }
+        };
+        let mut q = self.queue.lock().unwrap();
+        let mut left = written;
+        q.bytes -= written;
+        while left > 0 {
+            let first = q.chunks.front().map_or(0, |c| c.bytes().len()) - q.offset;
+            if left >= first {
+                q.chunks.pop_front();
+                q.offset = 0;
+                left -= first;
+            } else {
+                q.offset += left;
+                left = 0;
+            }
+        }
+        if q.chunks.is_empty() {
+            q.scheduled = false;
+            if q.closing {
+                let _ = self.stream.shutdown(Shutdown::Both);
+            }
+            return false;
+        }
+        true
+    }
+}
+
+/// The writers' work list: clients with something to write.
+#[derive(Default)]
+struct WorkList {
+    list: Mutex<VecDeque<Arc<Client>>>,
+    ready: Condvar,
+}
+
+impl WorkList {
+    fn push(&self, c: Arc<Client>) {
+        self.list.lock().unwrap().push_back(c);
+        self.ready.notify_one();
+    }
+
+    fn pop(&self) -> Arc<Client> {
+        let mut list = self.list.lock().unwrap();
+        loop {
+            if let Some(c) = list.pop_front() {
+                return c;
+            }
+            list = self.ready.wait(list).unwrap();
+        }
+    }
+}
+
+/// Everyone in the chat.
+pub struct Room {
+    clients: RwLock<HashMap<u64, Arc<Client>>>,
+    next_id: AtomicU64,
+    work: WorkList,
+    max_queued: usize,
+}
+
+impl Room {
+    /// A room whose clients are dropped past `max_queued` bytes of backlog,
+    /// served by `writers` writer threads.
+    pub fn new(writers: usize, max_queued: usize) -> Arc<Room> {
+        let room = Arc::new(Room {
+            clients: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            work: WorkList::default(),
+            max_queued,
+        });
+        for i in 0..writers.max(1) {
+            let room = Arc::clone(&room);
+            std::thread::Builder::new()
+                .name(format!("writer-{i}"))
+                .spawn(move || loop {
+                    let client = room.work.pop();
+                    if client.write_some() {
+                        room.work.push(client);
+                    }
+                })
+                .expect("spawn writer thread");
+        }
+        room
+    }
+
+    /// Adds a client (`stream` is its writing handle) and announces it to
+    /// everyone, itself included.
+    pub fn join(&self, name: String, stream: TcpStream) -> (u64, Arc<Client>) {
+        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+        let client = Arc::new(Client {
+            name,
+            stream,
+            queue: Mutex::new(Queue::default()),
+        });
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.clients
+            .write()
+            .unwrap()
+            .insert(id, Arc::clone(&client));
+        self.broadcast(&format!("{} just connected.", client.name));
+        (id, client)
+    }
+
+    /// Removes a client and tells everyone.
+    pub fn leave(&self, id: u64) {
+        let gone = self.clients.write().unwrap().remove(&id);
+        if let Some(c) = gone {
+            self.broadcast(&format!("{} left.", c.name));
+        }
+    }
+
+    /// Sends a line to every client: encoded once, queued by reference.
+    pub fn broadcast(&self, line: &str) {
+        let frame = encode_shared(MessageKind::Text, line.as_bytes());
+        for c in self.clients.read().unwrap().values() {
+            c.push_shared(self, &frame);
+        }
+    }
+
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.clients.read().unwrap().len()
+    }
+}
