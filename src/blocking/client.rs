@@ -16,10 +16,9 @@ use crate::rand::{KeySource, OsRandom};
 /// ```
 /// use rfc6455::blocking::ClientConfig;
 /// use rfc6455::handshake::ClientOptions;
-/// let config = ClientConfig {
-///     options: ClientOptions::new().subprotocol("chat").origin("https://example.com"),
-///     ..ClientConfig::default()
-/// };
+/// let mut config = ClientConfig::default();
+/// config.options = ClientOptions::new().subprotocol("chat").origin("https://example.com");
+/// config.config.max_message_size = 1 << 20;
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]

@@ -282,6 +282,9 @@ pub fn run_connection(role: Role, input: &[u8]) {
     // The kind of the fragmented message we are sending, modelled.
     let mut sending: Option<MessageKind> = None;
     let mut close_called = false;
+    // Buffered input when decoding stopped.
+    let mut frozen_input: Option<usize> = None;
+    let strict_after_close = std::env::var_os("RFC6455_FUZZ_ALLOW_BUFFER_AFTER_CLOSE").is_none();
     // Whether the text fragments sent so far end inside a code point.
     let mut text_partial = false;
     let mut at = 0;
@@ -368,18 +371,34 @@ pub fn run_connection(role: Role, input: &[u8]) {
         }
 
         // ---- bounds ----
+        // While decoding goes on, what stays buffered after draining is at
+        // most one incomplete frame.
         if !closed_event && !errored {
             assert!(
                 conn.buffered_input() <= max_frame + 14,
                 "buffered input {} after draining events",
                 conn.buffered_input()
             );
+        } else if let Some(frozen) = frozen_input {
+            // Once decoding has stopped (Close received or error), bytes fed
+            // are never decoded: they must not pile up.
+            if strict_after_close {
+                assert!(
+                    conn.buffered_input() <= frozen,
+                    "buffered input grew from {frozen} to {} after decoding stopped \
+                     (set RFC6455_FUZZ_ALLOW_BUFFER_AFTER_CLOSE=1 to skip this check)",
+                    conn.buffered_input()
+                );
+            }
+        } else {
+            // The chunk in which decoding stopped.
+            assert!(
+                conn.buffered_input() <= max_frame + 14 + chunk,
+                "buffered input {} (chunk {chunk})",
+                conn.buffered_input()
+            );
+            frozen_input = Some(conn.buffered_input());
         }
-        assert!(
-            conn.buffered_input() <= max_frame + 14 + chunk,
-            "buffered input {} (chunk {chunk})",
-            conn.buffered_input()
-        );
         let grown = conn.output().len().saturating_sub(out_before);
         assert!(
             grown <= 3 * chunk + 140,
