@@ -48,6 +48,12 @@ pub struct Config {
     /// from `read_buffer_size` while reads keep filling it). A frame being
     /// received whole may need more. Default: 64 KiB.
     pub max_read_size: usize,
+    /// Deliver data messages as [`Event::Fragment`](crate::Event::Fragment)s
+    /// — the payload bytes as they arrive — instead of reassembled messages,
+    /// so a proxy can relay a message of any size in bounded memory. UTF-8
+    /// is still validated incrementally and the size limits still apply.
+    /// Default: `false`.
+    pub stream_fragments: bool,
     /// Capacity kept by the send buffer and the fragment-assembly buffer
     /// once they empty; anything above is released. Default: 1 KiB.
     pub buffer_retain: usize,
@@ -65,6 +71,7 @@ impl Default for Config {
             read_buffer_size: 2048,
             max_read_size: 64 << 10,
             buffer_retain: 1024,
+            stream_fragments: false,
         }
     }
 }

@@ -95,6 +95,7 @@ fn drive(server: &mut Connection, wire: &[u8]) -> usize {
                 Event::Text(t) => t.len(),
                 Event::Binary(b) | Event::Ping(b) | Event::Pong(b) => b.len(),
                 Event::Close(_) => 0,
+                Event::Fragment { data, .. } => data.len(),
             };
         }
         // The automatic pongs are written out, as an adapter would.

@@ -489,3 +489,54 @@ fn borrowed_events_point_into_the_buffers() {
     assert_eq!(server.next_event(), Ok(None));
     let _ = CloseCode::NORMAL;
 }
+
+#[test]
+fn streaming_mode_delivers_payload_as_it_arrives_and_still_fails_fast() {
+    let mut config = Config::default();
+    config.stream_fragments = true;
+    config.max_message_size = 1 << 20;
+    // A 100 KiB binary frame fed in 10 KiB pieces comes out in pieces.
+    let payload: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    let wire = cframe(0x82, &payload);
+    let mut server = Connection::server(config.clone());
+    let (got, err) = feed_chopped(&mut server, &wire, &[10_000]);
+    assert_eq!(err, None);
+    assert!(got.len() >= 10, "{} pieces", got.len());
+    let mut joined = Vec::new();
+    for (i, m) in got.iter().enumerate() {
+        match m {
+            Message::Fragment {
+                kind: MessageKind::Binary,
+                data,
+                fin,
+            } => {
+                assert_eq!(*fin, i == got.len() - 1);
+                joined.extend_from_slice(data);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(joined, payload);
+    // Invalid UTF-8 still fails in the piece where it arrives.
+    let mut server = Connection::server(config.clone());
+    let mut wire = cframe(0x01, b"ok ");
+    wire.extend(cframe(0x80, &[0xc0, 0xaf]));
+    let (got, err) = feed_all(&mut server, &wire);
+    assert_eq!(
+        got,
+        vec![Message::Fragment {
+            kind: MessageKind::Text,
+            data: b"ok ".to_vec(),
+            fin: false
+        }]
+    );
+    assert_eq!(err, Some(Error::InvalidUtf8));
+    // The message limit still applies across pieces.
+    let mut server = Connection::server(config);
+    let wire = cframe(0x82, &vec![0u8; (1 << 20) + 1]);
+    server.feed(&wire[..14]);
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::MessageTooLarge { .. })
+    ));
+}

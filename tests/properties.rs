@@ -179,3 +179,52 @@ fn check_validator(bytes: &[u8], cuts: &[usize]) -> Result<(), TestCaseError> {
     prop_assert_eq!(ours, core::str::from_utf8(bytes).is_ok());
     Ok(())
 }
+
+/// Joins `Fragment` events back into messages; other events pass through.
+fn join_fragments(events: Vec<Message>) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    for e in events {
+        match e {
+            Message::Fragment { kind, data, fin } => {
+                buf.extend_from_slice(&data);
+                if fin {
+                    let bytes = std::mem::take(&mut buf);
+                    out.push(match kind {
+                        MessageKind::Text => Message::Text(String::from_utf8(bytes).unwrap()),
+                        MessageKind::Binary => Message::Binary(bytes),
+                    });
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    assert!(buf.is_empty(), "a message was left unfinished");
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// In streaming mode the pieces join back into exactly the messages sent,
+    /// and no piece is larger than what one read brought in.
+    #[test]
+    fn streamed_fragments_join_into_the_same_messages(ops in prop::collection::vec(op(), 0..10),
+                                                      sizes in prop::collection::vec(1usize..3000, 1..6)) {
+        let mut client = Connection::client(Config::default());
+        let expected = encode(&mut client, &ops);
+        let wire = client.take_output();
+        let mut config = Config::default();
+        config.stream_fragments = true;
+        let mut server = Connection::server(config);
+        let (got, err) = feed_chopped(&mut server, &wire, &sizes);
+        prop_assert_eq!(err, None);
+        let max_piece = sizes.iter().max().copied().unwrap_or(1);
+        for m in &got {
+            if let Message::Fragment { data, .. } = m {
+                prop_assert!(data.len() <= max_piece);
+            }
+        }
+        prop_assert_eq!(join_fragments(got), expected);
+    }
+}

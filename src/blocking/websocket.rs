@@ -314,6 +314,7 @@ impl<S: Read + Write> WebSocket<S> {
             Message::Binary(b) => self.conn.send_binary(b)?,
             Message::Ping(p) => self.conn.send_ping(p)?,
             Message::Pong(p) => self.conn.send_pong(p)?,
+            Message::Fragment { kind, data, fin } => self.conn.send_fragment(*kind, data, *fin)?,
             Message::Close(c) => match c {
                 Some(c) => self.conn.close_with(c.code, &c.reason)?,
                 None => self.conn.close_with(None, "")?,

@@ -34,6 +34,18 @@ pub enum Event<'a> {
     /// The peer's Close frame (RFC 6455 §5.5.1). The reply is already
     /// queued; nothing more will be received.
     Close(CloseFrame<'a>),
+    /// Only with [`Config::stream_fragments`](crate::Config::stream_fragments):
+    /// payload bytes of a data message as they arrived, without reassembly.
+    /// `fin` marks the last piece of the message. Text has been validated
+    /// so far, but a piece may end inside a code point.
+    Fragment {
+        /// The kind of the message the bytes belong to.
+        kind: MessageKind,
+        /// The bytes, unmasked.
+        data: &'a [u8],
+        /// This piece ends the message.
+        fin: bool,
+    },
 }
 
 impl Event<'_> {
@@ -45,6 +57,11 @@ impl Event<'_> {
             Event::Ping(p) => Message::Ping(p.to_vec()),
             Event::Pong(p) => Message::Pong(p.to_vec()),
             Event::Close(c) => Message::Close(c.code.map(|_| c.to_owned())),
+            Event::Fragment { kind, data, fin } => Message::Fragment {
+                kind,
+                data: data.to_vec(),
+                fin,
+            },
         }
     }
 }
@@ -63,6 +80,15 @@ pub enum Message {
     Pong(Vec<u8>),
     /// A Close frame: its code and reason, or `None` for an empty body.
     Close(Option<OwnedCloseFrame>),
+    /// A piece of a message, in [`Config::stream_fragments`](crate::Config::stream_fragments) mode.
+    Fragment {
+        /// The kind of the message the bytes belong to.
+        kind: MessageKind,
+        /// The bytes.
+        data: Vec<u8>,
+        /// This piece ends the message.
+        fin: bool,
+    },
 }
 
 impl Message {

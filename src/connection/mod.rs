@@ -74,6 +74,8 @@ struct FrameInProgress {
     /// Kept whole in the receive buffer (a one-frame message or a control
     /// frame) rather than moved into the reassembly buffer as it arrives.
     in_place: bool,
+    /// The kind of message a data frame belongs to.
+    kind: Option<MessageKind>,
 }
 
 /// An event decoded and waiting to be borrowed, as positions rather than
@@ -89,6 +91,13 @@ enum Ready {
     },
     /// The reassembled message.
     Assembled(MessageKind),
+    /// In [`Config::stream_fragments`] mode: payload bytes of a data frame
+    /// as they arrived, at `rx_start .. rx_start + len`.
+    Chunk {
+        kind: MessageKind,
+        len: usize,
+        fin: bool,
+    },
 }
 
 /// What to release before decoding further, once the application is done

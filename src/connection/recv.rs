@@ -214,6 +214,7 @@ impl Connection {
             };
             self.release = match ready {
                 Ready::InPlace { end, .. } => Release::Rx(end),
+                Ready::Chunk { len, .. } => Release::Rx(len),
                 Ready::Assembled(_) => Release::Message,
             };
             self.ready = Some(ready);
@@ -230,6 +231,11 @@ impl Connection {
             Ready::Assembled(MessageKind::Text) => {
                 Event::Text(str::from_utf8(&self.assembly).unwrap_or_default())
             }
+            Ready::Chunk { kind, len, fin } => Event::Fragment {
+                kind,
+                data: &self.rx[self.rx_start..self.rx_start + len],
+                fin,
+            },
             Ready::InPlace { opcode, start, end } => {
                 let payload = &self.rx[self.rx_start + start..self.rx_start + end];
                 match opcode {
@@ -344,6 +350,7 @@ impl Connection {
             _ => {}
         }
         let len = h.payload_len;
+        let mut data_kind = None;
         let in_place = if h.opcode.is_control() {
             if h.rsv != 0 {
                 return Err(Error::ReservedBits);
@@ -394,24 +401,30 @@ impl Connection {
                     self.message = Some((kind, 0));
                     self.assembly.clear();
                 }
+                data_kind = Some(kind);
+            } else {
+                data_kind = self.message.map(|m| m.0);
             }
             if let Some((_, size)) = &mut self.message {
                 *size += len as usize;
             }
-            first && h.fin && (h.rsv & RSV1) == 0
+            first && h.fin && (h.rsv & RSV1) == 0 && !self.config.stream_fragments
         };
         if !in_place {
             // The header is done with; the payload moves to the reassembly
-            // buffer as it arrives.
+            // buffer (or, streaming, to the application) as it arrives.
             self.rx_start += header_len;
-            self.assembly
-                .reserve((len as usize).min(self.config.max_read_size));
+            if !self.config.stream_fragments {
+                self.assembly
+                    .reserve((len as usize).min(self.config.max_read_size));
+            }
         }
         Ok(FrameInProgress {
             header: h,
             header_len,
             done: 0,
             in_place,
+            kind: data_kind,
         })
     }
 
@@ -462,34 +475,53 @@ impl Connection {
     /// reassembly buffer, unmasked and checked.
     fn step_streamed(&mut self, mut f: FrameInProgress) -> Result<Step, Error> {
         let len = f.header.payload_len as usize;
+        let kind = f.kind.unwrap_or(MessageKind::Binary);
         let take = (self.rx_end - self.rx_start).min(len - f.done);
         if take > 0 {
             let (a, b) = (self.rx_start, self.rx_start + take);
             if let Some(key) = f.header.mask {
                 apply_mask(&mut self.rx[a..b], key, f.done);
             }
-            let kind = self.message.map(|m| m.0);
-            if kind == Some(MessageKind::Text) {
+            if kind == MessageKind::Text {
                 self.utf8
                     .feed(&self.rx[a..b])
                     .map_err(|_| Error::InvalidUtf8)?;
             }
-            self.assembly.extend_from_slice(&self.rx[a..b]);
-            self.rx_start = b;
+            if !self.config.stream_fragments {
+                self.assembly.extend_from_slice(&self.rx[a..b]);
+                self.rx_start = b;
+            }
             f.done += take;
         }
-        if f.done < len {
-            self.frame = Some(f);
-            return Ok(Step::NeedMore);
+        let complete = f.done == len;
+        self.frame = if complete { None } else { Some(f) };
+        let fin = complete && f.header.fin;
+        if fin {
+            self.message = None;
+            if kind == MessageKind::Text && !self.utf8.is_complete() {
+                return Err(Error::InvalidUtf8);
+            }
         }
-        self.frame = None;
-        if !f.header.fin {
-            return Ok(Step::Continue);
+        if self.config.stream_fragments {
+            // Hand over what arrived; an empty final frame still ends the message.
+            return Ok(if take > 0 || fin {
+                Step::Ready(Ready::Chunk {
+                    kind,
+                    len: take,
+                    fin,
+                })
+            } else if complete {
+                Step::Continue
+            } else {
+                Step::NeedMore
+            });
         }
-        let kind = self.message.take().map_or(MessageKind::Binary, |m| m.0);
-        if kind == MessageKind::Text && !self.utf8.is_complete() {
-            return Err(Error::InvalidUtf8);
-        }
-        Ok(Step::Ready(Ready::Assembled(kind)))
+        Ok(if fin {
+            Step::Ready(Ready::Assembled(kind))
+        } else if complete {
+            Step::Continue
+        } else {
+            Step::NeedMore
+        })
     }
 }

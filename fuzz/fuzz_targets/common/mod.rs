@@ -346,6 +346,9 @@ pub fn run_connection(role: Role, input: &[u8]) {
                                 checker.expect_close = Some(code.map(u16::from));
                             }
                         }
+                        // Variants added later (e.g. streamed fragments).
+                        #[allow(unreachable_patterns)]
+                        _ => {}
                     }
                 }
                 Err(e) => {
@@ -528,4 +531,56 @@ pub fn run_connection(role: Role, input: &[u8]) {
     }
     write_out(&mut conn, &mut checker, usize::MAX);
     checker.finish_stream(true);
+}
+
+/// The model of an incremental HTTP head reader: where the head must end in
+/// the concatenation of everything fed, given the size limit.
+pub struct HeadModel {
+    pub stream: Vec<u8>,
+    pub max: usize,
+}
+
+pub enum HeadExpect {
+    /// Everything fed so far is buffered.
+    NeedMore,
+    /// The head ends `used` bytes into the last chunk.
+    Complete { used: usize },
+    /// The head cannot end within the limit.
+    TooLarge,
+}
+
+impl HeadModel {
+    /// Records `chunk` and says what the reader must do with it.
+    pub fn feed(&mut self, chunk: &[u8]) -> HeadExpect {
+        let before = self.stream.len();
+        self.stream.extend_from_slice(chunk);
+        let end = self
+            .stream
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|p| p + 4);
+        match end {
+            Some(e) if e <= self.max => {
+                assert!(e > before, "model: head ended in an earlier chunk");
+                HeadExpect::Complete { used: e - before }
+            }
+            _ if self.stream.len() >= self.max => HeadExpect::TooLarge,
+            _ => HeadExpect::NeedMore,
+        }
+    }
+}
+
+/// Splits `data` into chunks: `sizes` cycled (0 = all the rest).
+pub fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < data.len() {
+        let s = if sizes.is_empty() { 0 } else { sizes[i % sizes.len()] };
+        let n = if s == 0 { data.len() - at } else { (s as usize).min(data.len() - at) };
+        out.push(&data[at..at + n]);
+        at += n;
+        i += 1;
+    }
+    out
 }
