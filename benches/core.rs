@@ -26,11 +26,15 @@
 //!   flushed to a writer that discards them. Tungstenite gets its cheapest
 //!   message construction (`Utf8Bytes::from_static`, `Bytes` clones).
 
+#[path = "common/clock.rs"]
+mod clock;
+
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkId, Criterion, Throughput};
 use rfc6455::mask::apply_mask;
 use rfc6455::utf8::Utf8Validator;
 use rfc6455::{Config, Connection, Event};
@@ -171,7 +175,7 @@ fn tung_decode_all(ws: &mut WebSocket<MemStream<'_>>, expect: usize) -> usize {
 // ---------------------------------------------------------------------------
 // 1. decode_small
 
-fn decode_small(c: &mut Criterion) {
+fn decode_small<M: Measurement>(c: &mut Criterion<M>) {
     let mut wire = Vec::with_capacity(SMALL_COUNT * 22);
     for i in 0..SMALL_COUNT {
         encode_frame(&mut wire, 0x81, SMALL_TEXT.as_bytes(), Some(key_for(i)));
@@ -199,7 +203,7 @@ fn decode_small(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // 2. decode_1mib
 
-fn decode_1mib(c: &mut Criterion) {
+fn decode_1mib<M: Measurement>(c: &mut Criterion<M>) {
     let payload = payload_bytes(MIB, 7);
     let mut wire = Vec::with_capacity(BIG_COUNT * (MIB + 14));
     for i in 0..BIG_COUNT {
@@ -291,7 +295,7 @@ fn tung_encode_small(ws: &mut WebSocket<SinkStream>) {
     ws.flush().unwrap();
 }
 
-fn encode_small(c: &mut Criterion) {
+fn encode_small<M: Measurement>(c: &mut Criterion<M>) {
     for (name, ours_role, tung_role) in [
         ("encode_small_server", rfc6455::Role::Server, TRole::Server),
         ("encode_small_client", rfc6455::Role::Client, TRole::Client),
@@ -309,7 +313,7 @@ fn encode_small(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // 4. encode_1mib (server and client roles)
 
-fn encode_1mib(c: &mut Criterion) {
+fn encode_1mib<M: Measurement>(c: &mut Criterion<M>) {
     let payload = payload_bytes(MIB, 3);
     let shared = Bytes::from(payload.clone());
     for (name, ours_role, tung_role) in [
@@ -365,7 +369,7 @@ fn mask_u64_loop(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
-fn mask(c: &mut Criterion) {
+fn mask<M: Measurement>(c: &mut Criterion<M>) {
     let key = [0x37, 0xfa, 0x21, 0x3d];
     let mut buf = payload_bytes(MIB, 1);
     let src = payload_bytes(MIB, 2);
@@ -415,7 +419,7 @@ fn multibyte_text(len: usize) -> String {
     s
 }
 
-fn utf8(c: &mut Criterion) {
+fn utf8<M: Measurement>(c: &mut Criterion<M>) {
     let ascii: String = (0..MIB).map(|i| (b' ' + (i % 90) as u8) as char).collect();
     let multi = multibyte_text(MIB);
     assert_eq!(ascii.len(), MIB);
@@ -452,7 +456,7 @@ fn utf8(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // 8. fragmented
 
-fn fragmented(c: &mut Criterion) {
+fn fragmented<M: Measurement>(c: &mut Criterion<M>) {
     let payload = payload_bytes(MIB, 9);
     let frag = MIB / FRAGMENTS;
     let mut wire = Vec::with_capacity(MIB + FRAGMENTS * 8);
@@ -483,9 +487,26 @@ fn config() -> Criterion {
         .sample_size(30)
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = decode_small, decode_1mib, encode_small, encode_1mib, mask, utf8, fragmented
+fn run<M: Measurement>(c: &mut Criterion<M>) {
+    decode_small(c);
+    decode_1mib(c);
+    encode_small(c);
+    encode_1mib(c);
+    mask(c);
+    utf8(c);
+    fragmented(c);
 }
-criterion_main!(benches);
+
+fn main() {
+    if clock::wall_clock() {
+        let mut c = config().configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = config()
+            .with_measurement(clock::ThreadCpuTime)
+            .configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    }
+}

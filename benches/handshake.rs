@@ -15,11 +15,15 @@
 //! cargo bench --bench handshake -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+#[path = "common/clock.rs"]
+mod clock;
+
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use rfc6455::handshake::{Accept, Limits, ServerHandshake};
 use tungstenite::handshake::machine::TryParse;
 use tungstenite::handshake::server::{create_response, write_response, Request};
@@ -93,7 +97,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-fn handshake(c: &mut Criterion) {
+fn handshake<M: Measurement>(c: &mut Criterion<M>) {
     assert!((450..=560).contains(&REQUEST.len()), "{}", REQUEST.len());
     for (name, out) in [
         ("rfc6455", ours(REQUEST)),
@@ -123,9 +127,20 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = handshake
+fn run<M: Measurement>(c: &mut Criterion<M>) {
+    handshake(c);
 }
-criterion_main!(benches);
+
+fn main() {
+    if clock::wall_clock() {
+        let mut c = config().configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = config()
+            .with_measurement(clock::ThreadCpuTime)
+            .configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    }
+}

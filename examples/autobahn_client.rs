@@ -20,6 +20,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ClientConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
+    let mut deflate = rfc6455::deflate::DeflateConfig::default();
+    deflate.server_no_context_takeover = false;
+    deflate.client_no_context_takeover = false;
+    deflate.threshold = 0;
+    deflate.level = 1;
+    config.deflate = Some(deflate);
 
     let (mut ws, _) = blocking::connect_with(&format!("{base}/getCaseCount"), &config)?;
     let count: u32 = match ws.read()? {

@@ -4,7 +4,9 @@
 //! `127.0.0.1:9001`).
 //!
 //! One thread per connection, limits raised to 64 MiB (so Autobahn's 16 MiB
-//! messages pass), no keepalive pings (Autobahn counts unsolicited pings).
+//! messages pass), no keepalive pings (Autobahn counts unsolicited pings),
+//! permessage-deflate accepted with context takeover and every message
+//! compressed.
 //! Used by the conformance and interop scripts and by load tests.
 
 use std::net::TcpListener;
@@ -21,6 +23,14 @@ fn main() -> std::io::Result<()> {
     let mut config = ServerConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
+    // permessage-deflate: accept what the client asks for, keep context when
+    // allowed, compress every message (threshold 0, as the Autobahn run wants).
+    let mut deflate = rfc6455::deflate::DeflateConfig::default();
+    deflate.server_no_context_takeover = false;
+    deflate.client_no_context_takeover = false;
+    deflate.threshold = 0;
+    deflate.level = 1;
+    config.deflate = Some(deflate);
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let config = config.clone();

@@ -8,7 +8,14 @@ throughput (tungstenite's, or a floor's). Both sides of a ratio are
 functions of the same criterion group, so they come from the same run.
 
 Usage:
-    python3 scripts/bench_ratios.py [CRITERION_DIR] [--stat median|mean] [--markdown]
+    python3 scripts/bench_ratios.py [CRITERION_DIR] [--stat min|median|mean] [--markdown]
+                                    [--baselines r1,r2,r3]
+
+With --baselines, reads <group>/<function>/<baseline>/ (as saved by
+`cargo bench ... -- --save-baseline r1`) instead of new/, computes each
+ratio per baseline (that is, per run) and prints their median with the
+min..max spread: on a shared, noisy machine, repeating the runs and taking
+the median ratio is what makes the table reproducible.
 
 CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion.
 Rows whose benchmarks have not been run are skipped. Exit status is 1 when a
@@ -47,10 +54,10 @@ ROWS = [
 ]
 
 
-def load(root, stat):
+def load(root, stat, baseline="new"):
     """Maps 'group/function[/param]' to (seconds per iteration, throughput dict)."""
     out = {}
-    for est_path in glob.glob(os.path.join(root, "**", "new", "estimates.json"), recursive=True):
+    for est_path in glob.glob(os.path.join(root, "**", baseline, "estimates.json"), recursive=True):
         new_dir = os.path.dirname(est_path)
         bench_path = os.path.join(new_dir, "benchmark.json")
         try:
@@ -61,7 +68,19 @@ def load(root, stat):
         except (OSError, ValueError):
             continue
         key = meta.get("full_id") or os.path.relpath(os.path.dirname(new_dir), root)
-        out[key] = (est[stat]["point_estimate"] * 1e-9, meta.get("throughput"), os.path.getmtime(est_path))
+        if stat == "min":
+            # Fastest sample (time per iteration): on a loaded machine
+            # preemption only ever adds time, so for CPU-bound workloads the
+            # fastest sample is the least disturbed one.
+            try:
+                with open(os.path.join(new_dir, "sample.json")) as f:
+                    smp = json.load(f)
+                secs = min(t / i for t, i in zip(smp["times"], smp["iters"])) * 1e-9
+            except (OSError, ValueError, KeyError):
+                continue
+        else:
+            secs = est[stat]["point_estimate"] * 1e-9
+        out[key] = (secs, meta.get("throughput"), os.path.getmtime(est_path))
     return out
 
 
@@ -79,22 +98,32 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
     ap.add_argument("root", nargs="?", default=default)
-    ap.add_argument("--stat", choices=["median", "mean"], default="median")
+    ap.add_argument("--stat", choices=["min", "median", "mean"], default="median",
+                    help="median (default) or mean: criterion's estimates; min: the fastest sample")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--baselines", help="comma-separated saved baselines (one per run)")
     args = ap.parse_args()
 
-    data = load(args.root, args.stat)
-    if not data:
-        print(f"no criterion estimates under {args.root}", file=sys.stderr)
+    names = args.baselines.split(",") if args.baselines else ["new"]
+    runs = [load(args.root, args.stat, n) for n in names]
+    runs = [r for r in runs if r]
+    if not runs:
+        print(f"no criterion estimates under {args.root} for {names}", file=sys.stderr)
         return 2
 
     rows = []
     missed = False
     for label, group, ours, ref, target in ROWS:
-        a, b = data.get(f"{group}/{ours}"), data.get(f"{group}/{ref}")
-        if a is None or b is None:
+        pairs = [(r[f"{group}/{ours}"], r[f"{group}/{ref}"]) for r in runs
+                 if f"{group}/{ours}" in r and f"{group}/{ref}" in r]
+        if not pairs:
             continue
-        ratio = b[0] / a[0]  # throughput ratio = inverse time ratio
+        ratios = sorted(b[0] / a[0] for a, b in pairs)  # throughput ratio = inverse time ratio
+        mid = len(ratios) // 2
+        ratio = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+        # Throughputs shown from the run whose ratio is closest to the median.
+        a, b = min(pairs, key=lambda p: abs(p[1][0] / p[0][0] - ratio))
+        shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
         if target is None:
             verdict = ""
         elif ratio >= target:
@@ -102,7 +131,7 @@ def main():
         else:
             verdict = f">= {target:g}  MISS"
             missed = True
-        rows.append((label, f"{ours} / {ref}" if ours != "rfc6455" else ref, fmt_thrpt(*a[:2]), fmt_thrpt(*b[:2]), f"{ratio:.2f}x", verdict))
+        rows.append((label, f"{ours} / {ref}" if ours != "rfc6455" else ref, fmt_thrpt(*a[:2]), fmt_thrpt(*b[:2]), shown, verdict))
 
     header = ("workload", "vs", "ours (or numerator)", "reference", "ratio", "target")
     if args.markdown:
@@ -114,7 +143,10 @@ def main():
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for r in [header] + rows:
             print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip())
-    print(f"\n({args.stat} time per iteration; ratio = our throughput / reference throughput, same group, same run)")
+    runs_note = f"median over {len(runs)} runs (min..max)" if len(runs) > 1 else "one run"
+    stat = "fastest-sample" if args.stat == "min" else args.stat
+    print(f"\n({stat} time per iteration; ratio = our throughput / reference throughput,"
+          f" same group, same run; {runs_note})")
     return 1 if missed else 0
 
 

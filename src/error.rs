@@ -47,6 +47,10 @@ pub enum Error {
     /// A text message, or a close reason, was not valid UTF-8 (§5.6, §8.1).
     #[error("invalid UTF-8 in a text message")]
     InvalidUtf8,
+    /// A compressed message could not be inflated (RFC 7692 §8.1; this crate
+    /// closes with 1007).
+    #[error("invalid compressed data")]
+    InvalidCompressedData,
     /// A close reason was not valid UTF-8 (§5.5.1).
     #[error("invalid UTF-8 in a close reason")]
     InvalidCloseReason,
@@ -128,7 +132,7 @@ impl Error {
             | ExpectedContinuation
             | CloseBodyTooShort
             | InvalidCloseCode(_) => CloseCode::PROTOCOL_ERROR,
-            InvalidUtf8 | InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            InvalidUtf8 | InvalidCloseReason | InvalidCompressedData => CloseCode::INVALID_PAYLOAD,
             FrameTooLarge { .. } | MessageTooLarge { .. } => CloseCode::MESSAGE_TOO_BIG,
             KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
             AbnormalClosure

@@ -85,6 +85,8 @@ extern crate std;
 pub mod close;
 pub mod config;
 pub mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;
@@ -95,6 +97,9 @@ pub mod utf8;
 
 #[cfg(feature = "std")]
 pub mod blocking;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;

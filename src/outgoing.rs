@@ -51,6 +51,11 @@ impl Outgoing {
         self.queued
     }
 
+    /// Heap bytes held by the queue's inline buffer.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Whether nothing is waiting.
     #[inline]
     pub fn is_empty(&self) -> bool {

@@ -54,6 +54,18 @@ struct Queue {
     /// Shut the socket down once the queue is written (close handshake done,
     /// or dropped as too slow).
     closing: bool,
+    /// The backlog passed the limit; the writer (the only one that removes
+    /// chunks) drops it and queues a Close frame.
+    overflowed: bool,
+    /// Writes in a row that made no progress while closing.
+    stalls: u32,
+}
+
+/// Writes without progress after which a closing client is cut off.
+const MAX_STALLS: u32 = 5;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One connected client, as the room sees it.
@@ -67,7 +79,7 @@ impl Client {
     /// Queues bytes for this client alone (the connection's own replies).
     /// `last` marks the end of the connection: shut down once written.
     pub fn push_own(self: &Arc<Self>, room: &Room, bytes: Vec<u8>, last: bool) {
-        let mut q = self.queue.lock().unwrap();
+        let mut q = lock(&self.queue);
         if q.closing {
             return;
         }
@@ -78,7 +90,7 @@ impl Client {
     }
 
     fn push_shared(self: &Arc<Self>, room: &Room, frame: &SharedFrame) {
-        let mut q = self.queue.lock().unwrap();
+        let mut q = lock(&self.queue);
         if q.closing {
             return;
         }
@@ -116,7 +128,20 @@ impl Client {
     /// Writes what is queued, in one vectored write. Returns whether the
     /// client should go back on the work list.
     fn write_some(&self) -> bool {
-        let mut q = self.queue.lock().unwrap();
+        let mut q = lock(&self.queue);
+        if q.overflowed {
+            // Keep a frame already partly written intact, drop the rest, and
+            // say why (1008: policy violation).
+            q.overflowed = false;
+            let keep = usize::from(q.offset > 0);
+            q.chunks.truncate(keep);
+            q.bytes = q.chunks.front().map_or(0, |c| c.bytes().len() - q.offset);
+            let close = [
+                0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
+            ];
+            q.chunks.push_back(Chunk::Own(close.to_vec()));
+            q.bytes += close.len();
+        }
         if q.chunks.is_empty() {
             q.scheduled = false;
             if q.closing {
@@ -160,20 +185,39 @@ impl Client {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
             Err(_) => {
                 // The socket is gone: the reader will notice and leave.
-                let mut q = self.queue.lock().unwrap();
+                let mut q = lock(&self.queue);
                 q.chunks.clear();
                 q.bytes = 0;
+                q.offset = 0;
                 q.closing = true;
                 q.scheduled = false;
                 let _ = self.stream.shutdown(Shutdown::Both);
                 return false;
             }
         };
-        let mut q = self.queue.lock().unwrap();
+        let mut q = lock(&self.queue);
+        if written == 0 && q.closing {
+            q.stalls += 1;
+            if q.stalls >= MAX_STALLS {
+                // It will not read: cut it off (its reader thread then leaves).
+                q.chunks.clear();
+                q.bytes = 0;
+                q.offset = 0;
+                q.scheduled = false;
+                let _ = self.stream.shutdown(Shutdown::Both);
+                return false;
+            }
+        } else if written > 0 {
+            q.stalls = 0;
+        }
         let mut left = written;
-        q.bytes -= written;
-        while left > 0 {
-            let first = q.chunks.front().map_or(0, |c| c.bytes().len()) - q.offset;
+        q.bytes = q.bytes.saturating_sub(written);
+        while left > 0 && !q.chunks.is_empty() {
+            let first = q
+                .chunks
+                .front()
+                .map_or(0, |c| c.bytes().len())
+                .saturating_sub(q.offset);
             if left >= first {
                 q.chunks.pop_front();
                 q.offset = 0;
@@ -203,17 +247,17 @@ struct WorkList {
 
 impl WorkList {
     fn push(&self, c: Arc<Client>) {
-        self.list.lock().unwrap().push_back(c);
+        lock(&self.list).push_back(c);
         self.ready.notify_one();
     }
 
     fn pop(&self) -> Arc<Client> {
-        let mut list = self.list.lock().unwrap();
+        let mut list = lock(&self.list);
         loop {
             if let Some(c) = list.pop_front() {
                 return c;
             }
-            list = self.ready.wait(list).unwrap();
+            list = self.ready.wait(list).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
@@ -263,7 +307,7 @@ impl Room {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.clients
             .write()
-            .unwrap()
+            .unwrap_or_else(|e| e.into_inner())
             .insert(id, Arc::clone(&client));
         self.broadcast(&format!("{} just connected.", client.name));
         (id, client)
@@ -271,7 +315,11 @@ impl Room {
 
     /// Removes a client and tells everyone.
     pub fn leave(&self, id: u64) {
-        let gone = self.clients.write().unwrap().remove(&id);
+        let gone = self
+            .clients
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         if let Some(c) = gone {
             self.broadcast(&format!("{} left.", c.name));
         }
@@ -280,13 +328,18 @@ impl Room {
     /// Sends a line to every client: encoded once, queued by reference.
     pub fn broadcast(&self, line: &str) {
         let frame = encode_shared(MessageKind::Text, line.as_bytes());
-        for c in self.clients.read().unwrap().values() {
+        for c in self
+            .clients
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
             c.push_shared(self, &frame);
         }
     }
 
     /// How many clients are connected.
     pub fn len(&self) -> usize {
-        self.clients.read().unwrap().len()
+        self.clients.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 }

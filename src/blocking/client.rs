@@ -31,6 +31,11 @@ pub struct ClientConfig {
     pub handshake_timeout: Option<Duration>,
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
+    /// Offer permessage-deflate (RFC 7692) with these settings (unless
+    /// `options` already carries an extension offer); `None` offers nothing.
+    /// Default: `None`.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ClientConfig {
@@ -40,6 +45,8 @@ impl Default for ClientConfig {
             options: ClientOptions::new(),
             handshake_timeout: Some(Duration::from_secs(10)),
             nodelay: true,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -112,7 +119,19 @@ fn handshake<S: Read + Write>(
     hooks: Hooks<S>,
 ) -> Result<(WebSocket<S>, Response), Error> {
     let mut keys = OsRandom::new();
-    let mut hs = ClientHandshake::new(uri, &config.options, &mut keys as &mut dyn KeySource)?;
+    #[cfg(feature = "deflate")]
+    let offered = config
+        .deflate
+        .as_ref()
+        .filter(|_| config.options.extensions.is_none());
+    #[cfg(feature = "deflate")]
+    let options = match offered {
+        Some(d) => &config.options.clone().extensions(d.client_offer()),
+        None => &config.options,
+    };
+    #[cfg(not(feature = "deflate"))]
+    let options = &config.options;
+    let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
     let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
     stream.write_all(hs.request_bytes())?;
     stream.flush()?;
@@ -142,7 +161,15 @@ fn handshake<S: Read + Write>(
         hook(&stream, None)?;
     }
     let (response, leftover) = result?;
+    #[allow(unused_mut)]
     let mut conn = Connection::client_with_keys(config.config.clone(), keys);
+    #[cfg(feature = "deflate")]
+    if let Some(d) = offered {
+        let answer = response.extensions()?;
+        if let Some(agreed) = d.client_accept(&answer)? {
+            conn.enable_deflate(agreed, d);
+        }
+    }
     // Frames the server sent right behind its response belong to the connection.
     conn.feed(&leftover);
     Ok((WebSocket::with_hooks(stream, conn, hooks), response))

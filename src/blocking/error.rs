@@ -22,6 +22,11 @@ pub enum Error {
     /// The URL given to connect is not a WebSocket URI.
     #[error("invalid URL: {0}")]
     Url(#[from] UriError),
+    /// The server's permessage-deflate answer does not fit the offer
+    /// (RFC 7692 §7.1), or compression was required and declined.
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate negotiation failed: {0}")]
+    Deflate(#[from] crate::deflate::ParamError),
     /// The handshake did not complete within the configured timeout.
     #[error("the opening handshake timed out")]
     HandshakeTimeout,

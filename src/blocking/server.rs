@@ -25,6 +25,11 @@ pub struct ServerConfig {
     pub handshake_timeout: Option<Duration>,
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
+    /// Accept permessage-deflate (RFC 7692) offers with these settings;
+    /// `None` declines compression. Default: `Some(DeflateConfig::default())`
+    /// (no context takeover either way: no compression state while idle).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +39,8 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             handshake_timeout: Some(Duration::from_secs(10)),
             nodelay: true,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -64,6 +71,8 @@ pub struct Incoming<S> {
     request: Request,
     leftover: Vec<u8>,
     config: Config,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
     hooks: Hooks<S>,
 }
 
@@ -85,12 +94,43 @@ impl<S: Read + Write> Incoming<S> {
     /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
     /// Protocols`. An invalid request is answered with the matching error
     /// response (400, or 426 for a wrong version) and returned as an error.
+    ///
+    /// With permessage-deflate configured (and no extension answer set in
+    /// `accept`), the first acceptable offer is taken and compression
+    /// turned on.
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
+        #[cfg(feature = "deflate")]
+        let agreed = match (&self.deflate, self.request.extensions()) {
+            (Some(d), Ok(offers)) => d
+                .server_accept(&offers)
+                .map(|(n, answer)| (n, answer, d.clone())),
+            _ => None,
+        };
+        #[cfg(feature = "deflate")]
+        if agreed.is_none() && self.deflate.as_ref().is_some_and(|d| d.required) {
+            let _ = self.reject_with_headers_ref(400, b"permessage-deflate is required");
+            return Err(Error::Handshake(HandshakeError::MalformedExtensions));
+        }
+        #[cfg(feature = "deflate")]
+        let with_ext;
+        #[cfg(feature = "deflate")]
+        let accept = match &agreed {
+            Some((_, answer, _)) => {
+                with_ext = accept.clone().extensions(answer);
+                &with_ext
+            }
+            None => accept,
+        };
         match self.request.accept(accept) {
             Ok(response) => {
                 self.stream.write_all(&response)?;
                 self.stream.flush()?;
+                #[allow(unused_mut)]
                 let mut conn = Connection::server(self.config);
+                #[cfg(feature = "deflate")]
+                if let Some((n, _, d)) = agreed {
+                    conn.enable_deflate(n, &d);
+                }
                 // Frames the client sent right behind its request.
                 conn.feed(&self.leftover);
                 Ok(WebSocket::with_hooks(self.stream, conn, self.hooks))
@@ -100,6 +140,13 @@ impl<S: Read + Write> Incoming<S> {
                 Err(e.into())
             }
         }
+    }
+
+    #[cfg(feature = "deflate")]
+    fn reject_with_headers_ref(&mut self, status: u16, body: &[u8]) -> Result<(), Error> {
+        let response = handshake::reject(status, &[], body)?;
+        self.stream.write_all(&response)?;
+        Ok(())
     }
 
     /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.
@@ -211,6 +258,8 @@ fn read_request_inner<S: Read + Write>(
         request,
         leftover,
         config: config.config.clone(),
+        #[cfg(feature = "deflate")]
+        deflate: config.deflate.clone(),
         hooks,
     })
 }

@@ -51,7 +51,12 @@ impl Shared {
             conn.should_close_transport()
         };
         let WriteSide { stream, buf } = &mut *out;
-        stream.write_all(buf)?;
+        if let Err(e) = stream.write_all(buf) {
+            if !is_retry(&e) {
+                lock(&self.conn).abort();
+            }
+            return Err(e.into());
+        }
         if buf.capacity() > 64 << 10 {
             *buf = Vec::new();
         }
@@ -171,7 +176,11 @@ impl Reader {
             Ok(n) => conn.feed(&self.buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_retry(&e) && deadline.is_some() => {}
-            Err(e) => return Err(e.into()),
+            Err(e) if is_retry(&e) => return Err(e.into()),
+            Err(e) => {
+                conn.abort();
+                return Err(e.into());
+            }
         }
         Ok(())
     }

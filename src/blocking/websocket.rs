@@ -227,7 +227,12 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_retry(&e) && deadline.is_some_and(|d| self.now() >= d) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) if is_retry(&e) => return Err(e.into()),
+                Err(e) => {
+                    // The transport is gone: nothing more can be read or sent.
+                    self.conn.abort();
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -247,10 +252,17 @@ impl<S: Read + Write> WebSocket<S> {
                 }
             };
             match written {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(0) => {
+                    self.conn.abort();
+                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+                }
                 Ok(n) => self.conn.output().consume(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if is_retry(&e) => return Err(e.into()),
+                Err(e) => {
+                    self.conn.abort();
+                    return Err(e.into());
+                }
             }
         }
         self.stream.flush()?;

@@ -23,6 +23,32 @@ mod event;
 mod recv;
 mod send;
 
+/// permessage-deflate state of a connection (present once negotiated).
+#[cfg(feature = "deflate")]
+pub(crate) struct DeflateState {
+    tx: crate::deflate::Deflater,
+    rx: crate::deflate::Inflater,
+    threshold: usize,
+    /// Compressed payload of the frame being encoded.
+    scratch: Vec<u8>,
+}
+
+/// Makes room for `additional` more bytes in `v`, growing geometrically
+/// but never past a total capacity of `cap` (a message limit): a buffer
+/// filling up to a 16 MiB limit never holds 32 MiB.
+pub(crate) fn reserve_capped(v: &mut Vec<u8>, additional: usize, cap: usize) {
+    let need = v.len() + additional;
+    if need <= v.capacity() {
+        return;
+    }
+    let target = need.max(v.capacity().saturating_mul(2)).min(cap.max(need));
+    v.reserve_exact(target - v.len());
+}
+
+/// Without the `deflate` feature there is never any compression state.
+#[cfg(not(feature = "deflate"))]
+pub(crate) enum DeflateState {}
+
 pub use event::{Event, Message, MessageKind};
 pub use send::encode_shared;
 
@@ -76,6 +102,8 @@ struct FrameInProgress {
     in_place: bool,
     /// The kind of message a data frame belongs to.
     kind: Option<MessageKind>,
+    /// The frame belongs to a compressed message (RSV1 on its first frame).
+    compressed: bool,
 }
 
 /// An event decoded and waiting to be borrowed, as positions rather than
@@ -147,6 +175,9 @@ pub struct Connection {
     /// The kind and size so far of the fragmented message being received.
     message: Option<(MessageKind, usize)>,
     assembly: Vec<u8>,
+    /// The fragmented message being received is compressed.
+    message_compressed: bool,
+    deflate: Option<Box<DeflateState>>,
     utf8: Utf8Validator,
     release: Release,
     ready: Option<Ready>,
@@ -160,6 +191,7 @@ pub struct Connection {
     // Sending.
     out: Outgoing,
     sending: Option<MessageKind>,
+    sending_compressed: bool,
     send_utf8: Utf8Validator,
     close_sent: bool,
     keys: Option<Box<dyn KeySource + Send>>,
@@ -200,6 +232,8 @@ impl Connection {
             frame: None,
             message: None,
             assembly: Vec::new(),
+            message_compressed: false,
+            deflate: None,
             utf8: Utf8Validator::new(),
             release: Release::Nothing,
             ready: None,
@@ -211,6 +245,7 @@ impl Connection {
             pending_error: None,
             out: Outgoing::default(),
             sending: None,
+            sending_compressed: false,
             send_utf8: Utf8Validator::new(),
             close_sent: false,
             keys,
@@ -286,6 +321,42 @@ impl Connection {
             && (self.role == Role::Server || self.eof || self.failed || self.timed_out)
     }
 
+    /// Turns on permessage-deflate (RFC 7692) with the parameters both ends
+    /// agreed on in the handshake (see [`crate::deflate`]). From now on RSV1
+    /// marks compressed messages; received ones are inflated, and sent ones
+    /// of at least `config.threshold` bytes are compressed.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(
+        &mut self,
+        agreed: crate::deflate::Negotiated,
+        config: &crate::deflate::DeflateConfig,
+    ) {
+        let (tx_bits, tx_nct, rx_nct) = match self.role {
+            Role::Server => (
+                agreed.server_max_window_bits,
+                agreed.server_no_context_takeover,
+                agreed.client_no_context_takeover,
+            ),
+            Role::Client => (
+                agreed.client_max_window_bits,
+                agreed.client_no_context_takeover,
+                agreed.server_no_context_takeover,
+            ),
+        };
+        self.deflate = Some(Box::new(DeflateState {
+            tx: crate::deflate::Deflater::new(config.level, tx_bits, tx_nct),
+            rx: crate::deflate::Inflater::new(rx_nct),
+            threshold: config.threshold,
+            scratch: Vec::new(),
+        }));
+        self.allowed_rsv |= crate::frame::RSV1;
+    }
+
+    /// Whether permessage-deflate is on.
+    pub fn deflate_enabled(&self) -> bool {
+        self.deflate.is_some()
+    }
+
     /// Lets an extension (such as permessage-deflate, RFC 7692) claim RSV
     /// bits; frames carrying other RSV bits fail the connection (§5.2).
     pub fn set_allowed_rsv(&mut self, rsv: u8) {
@@ -298,6 +369,16 @@ impl Connection {
     #[inline]
     pub fn output(&mut self) -> &mut Outgoing {
         &mut self.out
+    }
+
+    /// Heap bytes held by the connection's buffers (receive, reassembly,
+    /// send), not counting compression state. For monitoring idle memory.
+    pub fn buffer_capacity(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        let scratch = self.deflate.as_ref().map_or(0, |d| d.scratch.capacity());
+        #[cfg(not(feature = "deflate"))]
+        let scratch = 0;
+        self.rx.capacity() + self.assembly.capacity() + self.out.capacity() + scratch
     }
 
     /// Whether bytes are waiting to be written.

@@ -104,6 +104,27 @@ impl Connection {
         }
     }
 
+    /// Ends the connection at once because the transport failed (or the
+    /// application gives up on it): state [`State::Closed`], nothing more is
+    /// delivered, queued output is discarded, and
+    /// [`should_close_transport`](Self::should_close_transport) is true.
+    /// Unlike [`feed_eof`](Self::feed_eof), no error is reported afterwards:
+    /// the caller already has the transport's.
+    pub fn abort(&mut self) {
+        self.eof = true;
+        self.failed = true;
+        self.state = State::Closed;
+        self.frame = None;
+        self.message = None;
+        self.ready = None;
+        self.pending_error = None;
+        let n = self.out.len();
+        self.out.consume(n);
+        if self.peer_close_code.is_none() {
+            self.peer_close_code = Some(CloseCode::ABNORMAL);
+        }
+    }
+
     /// Bytes received and not yet consumed by decoding.
     pub fn buffered_input(&self) -> usize {
         self.rx_end - self.rx_start
@@ -351,6 +372,7 @@ impl Connection {
         }
         let len = h.payload_len;
         let mut data_kind = None;
+        let mut compressed = false;
         let in_place = if h.opcode.is_control() {
             if h.rsv != 0 {
                 return Err(Error::ReservedBits);
@@ -397,13 +419,19 @@ impl Connection {
                     MessageKind::Binary
                 };
                 self.utf8.reset();
+                compressed = h.rsv & RSV1 != 0 && self.deflate.is_some();
                 if !h.fin {
                     self.message = Some((kind, 0));
+                    self.message_compressed = compressed;
+                    self.assembly.clear();
+                }
+                if compressed {
                     self.assembly.clear();
                 }
                 data_kind = Some(kind);
             } else {
                 data_kind = self.message.map(|m| m.0);
+                compressed = self.message_compressed;
             }
             if let Some((_, size)) = &mut self.message {
                 *size += len as usize;
@@ -414,7 +442,7 @@ impl Connection {
             // The header is done with; the payload moves to the reassembly
             // buffer (or, streaming, to the application) as it arrives.
             self.rx_start += header_len;
-            if !self.config.stream_fragments {
+            if !self.config.stream_fragments && !compressed {
                 self.assembly
                     .reserve((len as usize).min(self.config.max_read_size));
             }
@@ -425,6 +453,7 @@ impl Connection {
             done: 0,
             in_place,
             kind: data_kind,
+            compressed,
         })
     }
 
@@ -476,20 +505,29 @@ impl Connection {
     fn step_streamed(&mut self, mut f: FrameInProgress) -> Result<Step, Error> {
         let len = f.header.payload_len as usize;
         let kind = f.kind.unwrap_or(MessageKind::Binary);
+        // Compressed messages are always reassembled: the pieces of a deflate
+        // stream mean nothing on their own.
+        let stream = self.config.stream_fragments && !f.compressed;
         let take = (self.rx_end - self.rx_start).min(len - f.done);
         if take > 0 {
             let (a, b) = (self.rx_start, self.rx_start + take);
             if let Some(key) = f.header.mask {
                 apply_mask(&mut self.rx[a..b], key, f.done);
             }
-            if kind == MessageKind::Text {
-                self.utf8
-                    .feed(&self.rx[a..b])
-                    .map_err(|_| Error::InvalidUtf8)?;
-            }
-            if !self.config.stream_fragments {
-                self.assembly.extend_from_slice(&self.rx[a..b]);
+            if f.compressed {
+                self.inflate_into_assembly(a, b, kind, false)?;
                 self.rx_start = b;
+            } else {
+                if kind == MessageKind::Text {
+                    self.utf8
+                        .feed(&self.rx[a..b])
+                        .map_err(|_| Error::InvalidUtf8)?;
+                }
+                if !stream {
+                    super::reserve_capped(&mut self.assembly, b - a, self.config.max_message_size);
+                    self.assembly.extend_from_slice(&self.rx[a..b]);
+                    self.rx_start = b;
+                }
             }
             f.done += take;
         }
@@ -498,11 +536,14 @@ impl Connection {
         let fin = complete && f.header.fin;
         if fin {
             self.message = None;
+            if f.compressed {
+                self.inflate_into_assembly(0, 0, kind, true)?;
+            }
             if kind == MessageKind::Text && !self.utf8.is_complete() {
                 return Err(Error::InvalidUtf8);
             }
         }
-        if self.config.stream_fragments {
+        if stream {
             // Hand over what arrived; an empty final frame still ends the message.
             return Ok(if take > 0 || fin {
                 Step::Ready(Ready::Chunk {
@@ -523,5 +564,45 @@ impl Connection {
         } else {
             Step::NeedMore
         })
+    }
+
+    /// Inflates `rx[a..b]` (or, at the end of the message, the removed
+    /// tail) onto the reassembly buffer, checking the size limit as output
+    /// is produced and validating new text as it appears.
+    #[cfg(feature = "deflate")]
+    fn inflate_into_assembly(
+        &mut self,
+        a: usize,
+        b: usize,
+        kind: MessageKind,
+        end: bool,
+    ) -> Result<(), Error> {
+        let limit = self.config.max_message_size;
+        let before = self.assembly.len();
+        let Some(d) = self.deflate.as_mut() else {
+            return Ok(());
+        };
+        if end {
+            d.rx.finish_message(&mut self.assembly, limit)?;
+        } else {
+            d.rx.inflate(&self.rx[a..b], &mut self.assembly, limit)?;
+        }
+        if kind == MessageKind::Text {
+            self.utf8
+                .feed(&self.assembly[before..])
+                .map_err(|_| Error::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflate_into_assembly(
+        &mut self,
+        _: usize,
+        _: usize,
+        _: MessageKind,
+        _: bool,
+    ) -> Result<(), Error> {
+        Ok(())
     }
 }

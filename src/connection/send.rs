@@ -34,8 +34,41 @@ impl Connection {
         if kind == MessageKind::Text && core::str::from_utf8(data).is_err() {
             return Err(Error::SendInvalidUtf8);
         }
+        let compress = self.should_compress(data.len());
+        encode_data(
+            &mut self.out,
+            self.keys.as_mut(),
+            self.deflate.as_deref_mut(),
+            opcode_of(kind),
+            true,
+            data,
+            compress,
+        );
+        Ok(())
+    }
+
+    /// Like [`send_message`](Self::send_message), but never compressed, even
+    /// with permessage-deflate on (e.g. data already compressed).
+    pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::SendSequence);
+        }
+        if kind == MessageKind::Text && core::str::from_utf8(data).is_err() {
+            return Err(Error::SendInvalidUtf8);
+        }
         self.encode_frame(true, opcode_of(kind), data);
         Ok(())
+    }
+
+    /// Whether a message of `len` bytes goes out compressed.
+    fn should_compress(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = &self.deflate {
+            return len >= d.threshold && d.tx.usable();
+        }
+        let _ = len;
+        false
     }
 
     /// Queues one fragment of a message sent in several frames (RFC 6455
@@ -69,6 +102,9 @@ impl Connection {
         let opcode = match self.sending {
             None => {
                 self.send_utf8.reset();
+                // Streamed messages are compressed whatever their size: it is
+                // not known yet.
+                self.sending_compressed = self.should_compress(usize::MAX);
                 opcode_of(kind)
             }
             Some(k) if k == kind => OpCode::Continuation,
@@ -82,7 +118,16 @@ impl Connection {
             self.send_utf8 = check;
         }
         self.sending = if fin { None } else { Some(kind) };
-        self.encode_frame(fin, opcode, data);
+        let compress = self.sending_compressed;
+        encode_data(
+            &mut self.out,
+            self.keys.as_mut(),
+            self.deflate.as_deref_mut(),
+            opcode,
+            fin,
+            data,
+            compress,
+        );
         Ok(())
     }
 
@@ -193,9 +238,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Encodes one frame into the outgoing buffer.
+    /// Encodes one uncompressed frame into the outgoing buffer.
     fn encode_frame(&mut self, fin: bool, opcode: OpCode, payload: &[u8]) {
-        encode_into(&mut self.out, self.keys.as_mut(), fin, opcode, payload);
+        encode_into(&mut self.out, self.keys.as_mut(), fin, opcode, 0, payload);
     }
 
     /// Queues the text or binary message just returned by
@@ -221,6 +266,11 @@ impl Connection {
         if self.sending.is_some() {
             return Err(Error::SendSequence);
         }
+        let compress = self.should_compress(self.event().map_or(0, |e| match e {
+            crate::Event::Text(t) => t.len(),
+            crate::Event::Binary(b) => b.len(),
+            _ => 0,
+        }));
         let (opcode, payload): (OpCode, &[u8]) = match self.ready {
             Some(super::Ready::Assembled(kind)) => (opcode_of(kind), &self.assembly),
             Some(super::Ready::InPlace {
@@ -230,18 +280,62 @@ impl Connection {
             }) => (op, &self.rx[self.rx_start + start..self.rx_start + end]),
             _ => return Ok(false),
         };
-        encode_into(&mut self.out, self.keys.as_mut(), true, opcode, payload);
+        encode_data(
+            &mut self.out,
+            self.keys.as_mut(),
+            self.deflate.as_deref_mut(),
+            opcode,
+            true,
+            payload,
+            compress,
+        );
         Ok(true)
     }
+}
+
+type Keys<'a> = Option<&'a mut alloc::boxed::Box<dyn crate::rand::KeySource + Send>>;
+
+/// Encodes a data frame, compressing its payload first when `compress`
+/// (RFC 7692 §7.2.1: RSV1 on the message's first frame only; the sync
+/// flush's tail removed from its last).
+fn encode_data(
+    out: &mut crate::outgoing::Outgoing,
+    keys: Keys<'_>,
+    deflate: Option<&mut super::DeflateState>,
+    opcode: OpCode,
+    fin: bool,
+    payload: &[u8],
+    compress: bool,
+) {
+    #[cfg(feature = "deflate")]
+    if let (true, Some(d)) = (compress, deflate) {
+        d.scratch.clear();
+        d.tx.compress(payload, &mut d.scratch, fin);
+        let rsv = if opcode == OpCode::Continuation {
+            0
+        } else {
+            crate::frame::RSV1
+        };
+        encode_into(out, keys, fin, opcode, rsv, &d.scratch);
+        if fin && (d.scratch.capacity() > 64 << 10 || !d.tx.keeps_context()) {
+            // Nothing kept between messages when the context is not either.
+            d.scratch = Vec::new();
+        }
+        return;
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = (deflate, compress);
+    encode_into(out, keys, fin, opcode, 0, payload);
 }
 
 /// Encodes one frame into `out`: unmasked for a server (`keys` is `None`),
 /// masked while copying for a client (one pass, RFC 6455 §5.3).
 fn encode_into(
     out: &mut crate::outgoing::Outgoing,
-    keys: Option<&mut alloc::boxed::Box<dyn crate::rand::KeySource + Send>>,
+    keys: Keys<'_>,
     fin: bool,
     opcode: OpCode,
+    rsv: u8,
     payload: &[u8],
 ) {
     let mask = keys.map(|k| {
@@ -251,7 +345,7 @@ fn encode_into(
     });
     let header = FrameHeader {
         fin,
-        rsv: 0,
+        rsv,
         opcode,
         mask,
         payload_len: payload.len() as u64,

@@ -1,0 +1,26 @@
+//! The chat page, served over plain HTTP on the WebSocket port (the same
+//! page as the blocking `broadcast` example).
+
+use rfc6455::tokio::{Error, Incoming};
+use tokio::net::TcpStream;
+
+/// The page: a message list, a text input and a send button; it connects
+/// back over WebSocket to the host it was loaded from.
+pub const INDEX_HTML: &str = include_str!("../broadcast/index.html");
+
+/// Answers a request that is not a WebSocket upgrade: the page at `/`,
+/// 404 elsewhere.
+pub async fn serve(incoming: Incoming<TcpStream>) -> Result<(), Error> {
+    match incoming.request().path() {
+        "/" | "/index.html" => {
+            incoming
+                .respond(200, "text/html; charset=utf-8", INDEX_HTML.as_bytes())
+                .await
+        }
+        _ => {
+            incoming
+                .respond(404, "text/plain; charset=utf-8", b"not found\n")
+                .await
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Async echo server (tokio): sends every message back with its type.
+//!
+//! Usage: `cargo run --release --features tokio --example async_echo_server [ADDR]`
+//! (default `127.0.0.1:9002`).
+//!
+//! The same behaviour and limits as `echo_server`: limits raised to 64 MiB
+//! (so Autobahn's 16 MiB messages pass), no keepalive pings (Autobahn counts
+//! unsolicited pings), echo through `echo_event` (the payload goes straight
+//! from the receive buffer into the send buffer). One task per connection
+//! on a multi-threaded runtime.
+
+use rfc6455::tokio::{self as ws, ServerConfig};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    let listener = TcpListener::bind(&addr).await?;
+    eprintln!(
+        "async_echo_server listening on ws://{}",
+        listener.local_addr()?
+    );
+    let mut config = ServerConfig::default();
+    config.config.max_frame_size = 64 << 20;
+    config.config.max_message_size = 64 << 20;
+    let config = std::sync::Arc::new(config);
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let config = std::sync::Arc::clone(&config);
+        tokio::spawn(async move {
+            let Ok(mut ws) = ws::accept_with(stream, &config).await else {
+                return;
+            };
+            loop {
+                if ws.read_event().await.is_err() {
+                    return;
+                }
+                match ws.connection_mut().echo_event() {
+                    Ok(true) => {
+                        if ws.flush().await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(false) => {} // ping, pong, close: answered by the connection
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+}

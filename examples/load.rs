@@ -1,0 +1,606 @@
+//! Load generator for echo and chat servers, on the tokio adapter.
+//!
+//! ```text
+//! cargo run --release --features tokio --example load -- URL --conns N
+//!     [--senders S] [--rate R | --window W] [--size B] [--seconds T]
+//!     [--server-pid PID] [--batch K]
+//! ```
+//!
+//! Opens N client connections (K at a time, default 100; the soft limit on
+//! open files is raised to the hard limit first). If the first message a
+//! client receives is `User… just connected.`, the server is a chat server
+//! (`broadcast`, `async_broadcast`, the Node.js seed): it waits until every
+//! join notice arrived (N joins make N(N+1)/2 notices) and reports the time.
+//! Otherwise it is an echo server.
+//!
+//! Then the first S clients (default 1) send for T seconds (default 10):
+//! at a fixed total rate R messages/s, or keeping W messages in flight each
+//! (a message is in flight until it comes back to its sender: the echo, or
+//! the sender's own line in the chat). Each message is text
+//! `t=<nanoseconds since start> ` padded to B bytes (default 64), and every
+//! client records the delivery latency in a log-bucketed histogram (8
+//! buckets per power of two, ≤12.5% error). A progress line per second; at
+//! the end, connect time, deliveries/s, p50/p99/p99.9/max latency and
+//! deliveries lost (expected = messages sent × receivers: N for a chat
+//! server, 1 for echo). With `--server-pid`, also the server's CPU time per
+//! delivery (utime+stime from /proc/PID/stat) and its resident memory
+//! growth per connection (VmRSS before connecting vs. after all joined).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rfc6455::tokio::{self as ws, ClientConfig, Reader, Writer};
+use rfc6455::Event;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+// ---------------------------------------------------------------------------
+// Options
+
+struct Options {
+    url: String,
+    conns: usize,
+    senders: usize,
+    rate: Option<f64>,
+    window: Option<usize>,
+    size: usize,
+    seconds: f64,
+    server_pid: Option<u32>,
+    batch: usize,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: load URL --conns N [--senders S] [--rate R | --window W] [--size B] \
+         [--seconds T] [--server-pid PID] [--batch K]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Options {
+    let mut o = Options {
+        url: String::new(),
+        conns: 0,
+        senders: 1,
+        rate: None,
+        window: None,
+        size: 64,
+        seconds: 10.0,
+        server_pid: None,
+        batch: 100,
+    };
+    let mut args = std::env::args().skip(1);
+    fn val<T: std::str::FromStr>(a: Option<String>) -> T {
+        a.and_then(|v| v.parse().ok()).unwrap_or_else(|| usage())
+    }
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--conns" => o.conns = val(args.next()),
+            "--senders" => o.senders = val(args.next()),
+            "--rate" => o.rate = Some(val(args.next())),
+            "--window" => o.window = Some(val(args.next())),
+            "--size" => o.size = val(args.next()),
+            "--seconds" => o.seconds = val(args.next()),
+            "--server-pid" => o.server_pid = Some(val(args.next())),
+            "--batch" => o.batch = val::<usize>(args.next()).max(1),
+            "-h" | "--help" => usage(),
+            u if !u.starts_with('-') && o.url.is_empty() => o.url = u.to_string(),
+            _ => usage(),
+        }
+    }
+    if o.url.is_empty() || o.conns == 0 || (o.rate.is_some() && o.window.is_some()) {
+        usage();
+    }
+    if o.rate.is_none() && o.window.is_none() {
+        o.window = Some(1);
+    }
+    o.senders = o.senders.clamp(1, o.conns);
+    o
+}
+
+// ---------------------------------------------------------------------------
+// Histogram
+
+/// Latencies in nanoseconds, 8 buckets per power of two.
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+    max: AtomicU64,
+}
+
+const BUCKETS: usize = 8 * 64;
+
+fn bucket_of(v: u64) -> usize {
+    if v < 8 {
+        return v as usize;
+    }
+    let msb = 63 - v.leading_zeros() as usize; // >= 3
+    let sub = ((v >> (msb - 3)) & 7) as usize;
+    (msb - 2) * 8 + sub
+}
+
+/// The largest value that falls in bucket `i`.
+fn bucket_top(i: usize) -> u64 {
+    if i < 8 {
+        return i as u64;
+    }
+    let msb = i / 8 + 2;
+    let sub = (i % 8) as u64;
+    ((8 + sub + 1) << (msb - 3)) - 1
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            max: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, v: u64) {
+        self.buckets[bucket_of(v)].fetch_add(1, Relaxed);
+        self.max.fetch_max(v, Relaxed);
+    }
+
+    /// A copy of the counts; with `reset`, the histogram starts over.
+    fn snapshot(&self, reset: bool) -> Snapshot {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| {
+                if reset {
+                    b.swap(0, Relaxed)
+                } else {
+                    b.load(Relaxed)
+                }
+            })
+            .collect();
+        let max = if reset {
+            self.max.swap(0, Relaxed)
+        } else {
+            self.max.load(Relaxed)
+        };
+        Snapshot { counts, max }
+    }
+}
+
+struct Snapshot {
+    counts: Vec<u64>,
+    max: u64,
+}
+
+impl Snapshot {
+    fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    fn quantile(&self, q: f64) -> u64 {
+        let total = self.total();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return bucket_top(i).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.2} ms", ns as f64 / 1e6)
+}
+
+// ---------------------------------------------------------------------------
+// Shared counters
+
+struct Stats {
+    start: Instant,
+    connected: AtomicUsize,
+    failed: AtomicUsize,
+    joins: AtomicU64,
+    deliveries: AtomicU64,
+    sent: AtomicU64,
+    chat: AtomicBool,
+    first_seen: AtomicBool,
+    all: Histogram,
+    second: Histogram,
+    closed: AtomicUsize,
+}
+
+impl Stats {
+    fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+static STATS: OnceLock<Stats> = OnceLock::new();
+
+fn stats() -> &'static Stats {
+    STATS.get().expect("stats")
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+/// What a client does with a received text.
+fn on_text(text: &str, my_name: &str) -> bool {
+    let s = stats();
+    if !s.first_seen.swap(true, Relaxed)
+        && text.starts_with("User")
+        && text.ends_with(" just connected.")
+    {
+        s.chat.store(true, Relaxed);
+    }
+    if let Some(pos) = text.find("t=") {
+        let digits = &text[pos + 2..];
+        let end = digits.find(' ').unwrap_or(digits.len());
+        if let Ok(sent) = digits[..end].parse::<u64>() {
+            let lat = s.now_ns().saturating_sub(sent);
+            s.all.record(lat);
+            s.second.record(lat);
+            s.deliveries.fetch_add(1, Relaxed);
+            // Mine: the echo, or my own line in the chat.
+            return !s.chat.load(Relaxed) || text.starts_with(my_name);
+        }
+    }
+    if text.ends_with(" just connected.") {
+        s.joins.fetch_add(1, Relaxed);
+    }
+    false
+}
+
+async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<Arc<Semaphore>>) {
+    loop {
+        let mine = reader
+            .read_with(|e| match e {
+                Event::Text(t) => on_text(t, &my_name),
+                _ => false,
+            })
+            .await;
+        match mine {
+            Ok(true) => {
+                if let Some(w) = &window {
+                    w.add_permits(1);
+                }
+            }
+            Ok(false) => {}
+            Err(_) => break,
+        }
+    }
+    stats().closed.fetch_add(1, Relaxed);
+}
+
+fn payload(size: usize) -> String {
+    let mut m = format!("t={} ", stats().now_ns());
+    while m.len() < size {
+        m.push('x');
+    }
+    m
+}
+
+async fn send_loop(
+    writer: Writer<TcpStream>,
+    window: Option<Arc<Semaphore>>,
+    rate_each: Option<f64>,
+    size: usize,
+    until: tokio::time::Instant,
+) {
+    let s = stats();
+    if let Some(rate) = rate_each {
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        loop {
+            tick.tick().await;
+            if tokio::time::Instant::now() >= until {
+                return;
+            }
+            if writer.send_text(&payload(size)).await.is_err() {
+                return;
+            }
+            s.sent.fetch_add(1, Relaxed);
+        }
+    }
+    let window = window.expect("window mode");
+    loop {
+        // A message lost by the server would stall the window: give up on
+        // waiting for it after a second.
+        match tokio::time::timeout_at(
+            until.min(tokio::time::Instant::now() + Duration::from_secs(1)),
+            window.acquire(),
+        )
+        .await
+        {
+            Ok(Ok(p)) => p.forget(),
+            Ok(Err(_)) => return,
+            Err(_) => {}
+        }
+        if tokio::time::Instant::now() >= until {
+            return;
+        }
+        if writer.send_text(&payload(size)).await.is_err() {
+            return;
+        }
+        s.sent.fetch_add(1, Relaxed);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The server's /proc figures
+
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn proc_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+fn raise_nofile_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid pointer.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+#[tokio::main]
+async fn main() {
+    let o = parse_args();
+    raise_nofile_limit();
+    let _ = STATS.set(Stats {
+        start: Instant::now(),
+        connected: AtomicUsize::new(0),
+        failed: AtomicUsize::new(0),
+        joins: AtomicU64::new(0),
+        deliveries: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
+        chat: AtomicBool::new(false),
+        first_seen: AtomicBool::new(false),
+        all: Histogram::new(),
+        second: Histogram::new(),
+        closed: AtomicUsize::new(0),
+    });
+    let s = stats();
+    let rss_before = o.server_pid.and_then(proc_rss_kib);
+
+    // --- connect ---
+    let t0 = Instant::now();
+    let mut writers: Vec<(Writer<TcpStream>, Option<Arc<Semaphore>>)> = Vec::new();
+    let mut config = ClientConfig::default();
+    config.handshake_timeout = Some(Duration::from_secs(30));
+    let config = Arc::new(config);
+    let mut next_report = Instant::now() + Duration::from_secs(1);
+    let mut index = 0;
+    while index < o.conns {
+        let batch = o.batch.min(o.conns - index);
+        let mut tasks = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let (url, config) = (o.url.clone(), Arc::clone(&config));
+            tasks.push(tokio::spawn(async move {
+                ws::connect_with(&url, &config).await
+            }));
+        }
+        for t in tasks {
+            match t.await.expect("connect task") {
+                Ok((socket, _)) => {
+                    let port = socket.get_ref().local_addr().map(|a| a.port()).unwrap_or(0);
+                    let (reader, writer) = socket.split();
+                    let sender = index < o.senders;
+                    let window = (sender && o.window.is_some())
+                        .then(|| Arc::new(Semaphore::new(o.window.unwrap_or(1))));
+                    if sender {
+                        writers.push((writer, window.clone()));
+                    }
+                    tokio::spawn(receive(reader, format!("User{port} says: "), window));
+                    s.connected.fetch_add(1, Relaxed);
+                }
+                Err(e) => {
+                    if s.failed.fetch_add(1, Relaxed) < 5 {
+                        eprintln!("connect failed: {e}");
+                    }
+                }
+            }
+            index += 1;
+        }
+        if Instant::now() >= next_report {
+            next_report += Duration::from_secs(1);
+            println!(
+                "[connect {:5.1}s] conns={} failed={} join notices={}",
+                t0.elapsed().as_secs_f64(),
+                s.connected.load(Relaxed),
+                s.failed.load(Relaxed),
+                s.joins.load(Relaxed)
+            );
+        }
+    }
+    let connected = s.connected.load(Relaxed);
+    let connect_time = t0.elapsed();
+    // Chat servers greet at once; give the first greeting a moment.
+    let grace = Instant::now() + Duration::from_millis(500);
+    while !s.first_seen.load(Relaxed) && Instant::now() < grace {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let chat = s.chat.load(Relaxed);
+    let mut joined_time = None;
+    if chat {
+        let want = (connected as u64) * (connected as u64 + 1) / 2;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while s.joins.load(Relaxed) < want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if Instant::now() >= next_report {
+                next_report += Duration::from_secs(1);
+                println!(
+                    "[joins   {:5.1}s] conns={} join notices={}/{}",
+                    t0.elapsed().as_secs_f64(),
+                    connected,
+                    s.joins.load(Relaxed),
+                    want
+                );
+            }
+        }
+        let got = s.joins.load(Relaxed);
+        joined_time = Some(t0.elapsed());
+        if got < want {
+            println!("join notices: only {got} of {want} arrived within 120 s");
+        }
+    }
+    println!(
+        "connected {connected}/{} in {:.2} s{} ({} server)",
+        o.conns,
+        connect_time.as_secs_f64(),
+        joined_time.map_or(String::new(), |t| format!(
+            ", all join notices in {:.2} s",
+            t.as_secs_f64()
+        )),
+        if chat { "chat" } else { "echo" }
+    );
+    let rss_after = o.server_pid.and_then(proc_rss_kib);
+
+    // --- send ---
+    let receivers = if chat { connected as u64 } else { 1 };
+    let cpu_before = o.server_pid.and_then(proc_cpu_ticks);
+    s.all.snapshot(true);
+    s.second.snapshot(true);
+    let delivered_before = s.deliveries.load(Relaxed);
+    let send_start = Instant::now();
+    let until = tokio::time::Instant::now() + Duration::from_secs_f64(o.seconds);
+    let rate_each = o.rate.map(|r| r / writers.len().max(1) as f64);
+    let mut senders = Vec::new();
+    for (w, win) in writers.iter().cloned() {
+        senders.push(tokio::spawn(send_loop(w, win, rate_each, o.size, until)));
+    }
+    let mut last = delivered_before;
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    let drain_end = until + Duration::from_secs(2);
+    loop {
+        tick.tick().await;
+        let now_d = s.deliveries.load(Relaxed);
+        let sec = s.second.snapshot(true);
+        println!(
+            "[{:5.1}s] conns={} sent={} deliveries/s={} p50={} p99={}",
+            send_start.elapsed().as_secs_f64(),
+            s.connected.load(Relaxed) - s.closed.load(Relaxed).min(connected),
+            s.sent.load(Relaxed),
+            now_d - last,
+            ms(sec.quantile(0.5)),
+            ms(sec.quantile(0.99)),
+        );
+        last = now_d;
+        let sent = s.sent.load(Relaxed);
+        let done =
+            tokio::time::Instant::now() >= until && now_d - delivered_before >= sent * receivers;
+        if done || tokio::time::Instant::now() >= drain_end {
+            break;
+        }
+    }
+    for t in senders {
+        let _ = t.await;
+    }
+    let elapsed = send_start
+        .elapsed()
+        .as_secs_f64()
+        .min(o.seconds.max(0.001) + 2.0);
+    let cpu_after = o.server_pid.and_then(proc_cpu_ticks);
+    let all = s.all.snapshot(false);
+    let delivered = s.deliveries.load(Relaxed) - delivered_before;
+    let sent = s.sent.load(Relaxed);
+    let expected = sent * receivers;
+
+    println!("--- summary ---");
+    println!("url                {}", o.url);
+    println!(
+        "server             {} ({} receivers per message)",
+        if chat { "chat" } else { "echo" },
+        receivers
+    );
+    println!(
+        "connections        {connected} of {} ({} failed) in {:.2} s{}",
+        o.conns,
+        s.failed.load(Relaxed),
+        connect_time.as_secs_f64(),
+        joined_time.map_or(String::new(), |t| format!(
+            "; all join notices after {:.2} s",
+            t.as_secs_f64()
+        ))
+    );
+    println!(
+        "load               {} senders, {}, {} B messages, {} s",
+        writers.len(),
+        match (o.rate, o.window) {
+            (Some(r), _) => format!("rate {r} msg/s total"),
+            (_, Some(w)) => format!("window {w} per sender"),
+            _ => unreachable!(),
+        },
+        o.size,
+        o.seconds
+    );
+    println!("messages sent      {sent}");
+    println!(
+        "deliveries         {delivered} ({:.0}/s over {:.1} s)",
+        delivered as f64 / o.seconds.max(0.001),
+        elapsed
+    );
+    println!(
+        "latency            p50 {}  p99 {}  p99.9 {}  max {}",
+        ms(all.quantile(0.5)),
+        ms(all.quantile(0.99)),
+        ms(all.quantile(0.999)),
+        ms(all.max)
+    );
+    println!(
+        "deliveries lost    {} of {expected} expected",
+        expected.saturating_sub(delivered)
+    );
+    if let (Some(a), Some(b)) = (cpu_before, cpu_after) {
+        let secs = (b - a) as f64 / clock_ticks();
+        println!(
+            "server CPU         {:.2} s, {:.2} µs per delivery",
+            secs,
+            if delivered > 0 {
+                secs * 1e6 / delivered as f64
+            } else {
+                0.0
+            }
+        );
+    }
+    if let (Some(a), Some(b)) = (rss_before, rss_after) {
+        println!(
+            "server RSS         {} KiB -> {} KiB, {:.1} KiB per connection",
+            a,
+            b,
+            (b as f64 - a as f64) / connected.max(1) as f64
+        );
+    }
+    std::process::exit(0);
+}

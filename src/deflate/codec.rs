@@ -1,0 +1,164 @@
+//! Compressing and decompressing message payloads (RFC 7692 §7.2), in
+//! bounded steps.
+
+use alloc::vec::Vec;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use crate::error::Error;
+
+/// The 4 octets a sync flush ends with, removed on send and put back on
+/// receive (RFC 7692 §7.2.1, §7.2.2).
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Output is produced at most this much at a time, so a decompression bomb is
+/// caught within one step of crossing the limit.
+const STEP: usize = 16 << 10;
+
+/// One direction's compressor. With `no_context_takeover` the state is
+/// dropped after every message, so an idle connection keeps none.
+pub(crate) struct Deflater {
+    state: Option<Compress>,
+    level: u32,
+    window_bits: u8,
+    keep: bool,
+}
+
+impl Deflater {
+    pub(crate) fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
+        Deflater {
+            state: None,
+            level: level.min(9),
+            window_bits,
+            keep: !no_context_takeover,
+        }
+    }
+
+    /// Whether this direction can compress at all: a window of 8 bits is
+    /// not available from the library (see `DeflateConfig`).
+    pub(crate) fn usable(&self) -> bool {
+        self.window_bits >= 9
+    }
+
+    /// Appends the compressed form of `input` to `out`, ending with a sync
+    /// flush; strips the tail when `last` (the message's final fragment).
+    pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, last: bool) {
+        let (bits, level) = (self.window_bits, self.level);
+        let c = self.state.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, bits)
+        });
+        let start = out.len();
+        let mut rest = input;
+        loop {
+            out.reserve(rest.len() / 2 + 64);
+            let before_in = c.total_in();
+            // A raw deflate stream fed valid buffers cannot fail.
+            let _ = c.compress_vec(rest, out, FlushCompress::Sync);
+            rest = &rest[(c.total_in() - before_in) as usize..];
+            // The flush is complete once all input is in and room was left over.
+            if rest.is_empty() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        if last {
+            if out.len() >= start + 4 && out[out.len() - 4..] == TAIL {
+                out.truncate(out.len() - 4);
+            }
+            if out.len() == start {
+                // An empty message: one empty block (RFC 7692 §7.2.3.6).
+                out.push(0x00);
+            }
+            self.end_message();
+        }
+    }
+
+    /// Whether state is kept between messages (context takeover).
+    pub(crate) fn keeps_context(&self) -> bool {
+        self.keep
+    }
+
+    fn end_message(&mut self) {
+        if !self.keep {
+            self.state = None;
+        }
+    }
+}
+
+/// One direction's decompressor.
+pub(crate) struct Inflater {
+    state: Option<Decompress>,
+    keep: bool,
+}
+
+impl Inflater {
+    pub(crate) fn new(no_context_takeover: bool) -> Self {
+        Inflater {
+            state: None,
+            keep: !no_context_takeover,
+        }
+    }
+
+    /// Inflates `input` onto the end of `out`, never letting `out` exceed
+    /// `limit` bytes: output is produced in bounded steps and counted as it
+    /// comes, so a decompression bomb fails with 1009 having produced at most
+    /// the limit plus one byte.
+    pub(crate) fn inflate(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), Error> {
+        // Always a full window: it decodes streams made with any smaller one.
+        let d = self
+            .state
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
+        // Start small (chat messages), grow while the output keeps coming.
+        let mut step = (input.len() * 4).clamp(256, STEP);
+        loop {
+            let len = out.len();
+            if len > limit {
+                return Err(Error::MessageTooLarge { limit });
+            }
+            let room = step.min(limit + 1 - len);
+            crate::connection::reserve_capped(out, room, limit + 1);
+            out.resize(len + room, 0);
+            let before_in = d.total_in();
+            let before_out = d.total_out();
+            let status = d.decompress(input, &mut out[len..], FlushDecompress::Sync);
+            let produced = (d.total_out() - before_out) as usize;
+            out.truncate(len + produced);
+            let status = status.map_err(|_| Error::InvalidCompressedData)?;
+            input = &input[(d.total_in() - before_in) as usize..];
+            if out.len() > limit {
+                return Err(Error::MessageTooLarge { limit });
+            }
+            if status == Status::StreamEnd {
+                // A final block (BFINAL): the stream is over. Only the tail we
+                // append ourselves may follow; the next message starts afresh.
+                self.state = None;
+                return if input.is_empty() || input == TAIL {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidCompressedData)
+                };
+            }
+            if input.is_empty() && produced < room {
+                return Ok(());
+            }
+            if produced == 0 && status == Status::BufError {
+                return Err(Error::InvalidCompressedData);
+            }
+            step = (step * 2).min(STEP);
+        }
+    }
+
+    /// Ends a message: inflates the tail the sender removed, and drops the
+    /// state if the peer does not keep its context.
+    pub(crate) fn finish_message(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
+        let r = self.inflate(&TAIL, out, limit);
+        if !self.keep || r.is_err() {
+            self.state = None;
+        }
+        r
+    }
+}

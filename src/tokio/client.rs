@@ -1,0 +1,151 @@
+//! Opening a client connection: `ws://` over TCP, or any stream.
+
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::net::TcpStream;
+
+use super::error::Error;
+use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::handshake::{ClientHandshake, ClientOptions, Response, Uri};
+use crate::rand::{KeySource, OsRandom};
+
+/// Settings for [`connect_with`] and [`connect_over`].
+///
+/// ```
+/// use rfc6455::tokio::ClientConfig;
+/// use rfc6455::handshake::ClientOptions;
+/// let mut config = ClientConfig::default();
+/// config.options = ClientOptions::new().subprotocol("chat").origin("https://example.com");
+/// config.config.max_message_size = 1 << 20;
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The connection's settings once open.
+    pub config: Config,
+    /// The request: subprotocols, Origin, extra headers, head limits.
+    pub options: ClientOptions,
+    /// How long resolving the host, connecting and the opening handshake
+    /// may take together. Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+    /// The connection's [high-water mark](WebSocketStream::set_high_water).
+    /// Default: 64 KiB.
+    pub high_water: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            config: Config::default(),
+            options: ClientOptions::new(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+            high_water: DEFAULT_HIGH_WATER,
+        }
+    }
+}
+
+/// Connects to a `ws://` URL (host names resolved, IPv4 and IPv6) with
+/// default settings.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rfc6455::tokio::Error> {
+/// let (mut ws, _response) = rfc6455::tokio::connect("ws://127.0.0.1:9002/chat").await?;
+/// ws.send_text("hello").await?;
+/// println!("{:?}", ws.read().await?);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    connect_with(url, &ClientConfig::default()).await
+}
+
+/// Connects to a `ws://` URL with the given settings. For `wss://`, open the
+/// TLS stream yourself and use [`connect_over`].
+pub async fn connect_with(
+    url: &str,
+    config: &ClientConfig,
+) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    let uri = Uri::parse(url)?;
+    if uri.is_secure() {
+        return Err(Error::TlsRequired);
+    }
+    with_timeout(config.handshake_timeout, async {
+        let stream = open_tcp(&uri).await?;
+        if config.nodelay {
+            stream.set_nodelay(true)?;
+        }
+        handshake(stream, &uri, config).await
+    })
+    .await
+}
+
+async fn open_tcp(uri: &Uri) -> Result<TcpStream, Error> {
+    let mut last_err = None;
+    for addr in ::tokio::net::lookup_host((uri.host(), uri.port())).await? {
+        match TcpStream::connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(Error::Io(last_err.unwrap_or_else(|| {
+        std::io::ErrorKind::AddrNotAvailable.into()
+    })))
+}
+
+/// Runs the client handshake over a stream the caller opened (a TLS stream
+/// for `wss://`, a Unix socket, an in-memory pipe), within the handshake
+/// timeout. `url` supplies the Host header and resource name.
+pub async fn connect_over<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    url: &str,
+    config: &ClientConfig,
+) -> Result<(WebSocketStream<S>, Response), Error> {
+    let uri = Uri::parse(url)?;
+    with_timeout(config.handshake_timeout, handshake(stream, &uri, config)).await
+}
+
+async fn with_timeout<T>(
+    limit: Option<Duration>,
+    f: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match limit {
+        Some(t) => ::tokio::time::timeout(t, f)
+            .await
+            .map_err(|_| Error::HandshakeTimeout)?,
+        None => f.await,
+    }
+}
+
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    uri: &Uri,
+    config: &ClientConfig,
+) -> Result<(WebSocketStream<S>, Response), Error> {
+    let mut keys = OsRandom::new();
+    let mut hs = ClientHandshake::new(uri, &config.options, &mut keys as &mut dyn KeySource)?;
+    stream.write_all(hs.request_bytes()).await?;
+    stream.flush().await?;
+    let mut buf = std::vec![0u8; 4096];
+    let (response, used, n) = loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        if let Some((response, used)) = hs.feed(&buf[..n])? {
+            break (response, used, n);
+        }
+    };
+    let mut conn = Connection::client_with_keys(config.config.clone(), keys);
+    // Frames the server sent right behind its response belong to the connection.
+    conn.feed(&buf[used..n]);
+    Ok((
+        WebSocketStream::with_high_water(stream, conn, config.high_water),
+        response,
+    ))
+}

@@ -1,0 +1,262 @@
+//! Accepting connections: read the request, then accept, reject, or answer
+//! plain HTTP.
+
+use std::time::Duration;
+use std::vec::Vec;
+
+use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ::tokio::net::TcpStream;
+
+use super::error::Error;
+use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
+use crate::config::Config;
+use crate::connection::Connection;
+use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+
+/// Settings for accepting connections.
+///
+/// ```
+/// use rfc6455::tokio::ServerConfig;
+/// let mut config = ServerConfig::default();
+/// config.config.max_message_size = 1 << 20;
+/// config.high_water = 256 << 10;
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The connection's settings once open.
+    pub config: Config,
+    /// Limits on the request head (size, header count).
+    pub limits: Limits,
+    /// How long a client may take to send its request, so that a client
+    /// trickling bytes cannot hold a task forever. Applies over any stream.
+    /// Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+    /// The connection's [high-water mark](WebSocketStream::set_high_water).
+    /// Default: 64 KiB.
+    pub high_water: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            config: Config::default(),
+            limits: Limits::default(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+            high_water: DEFAULT_HIGH_WATER,
+        }
+    }
+}
+
+/// A request read from a stream, waiting for the application's decision.
+///
+/// ```no_run
+/// use rfc6455::tokio::{self as ws, ServerConfig};
+/// use rfc6455::handshake::Accept;
+///
+/// # async fn run() -> Result<(), ws::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let (stream, _) = listener.accept().await?;
+/// let incoming = ws::read_request(stream, &ServerConfig::default()).await?;
+/// if !incoming.request().is_upgrade() {
+///     incoming.respond(200, "text/plain", b"hello over HTTP").await?;
+/// } else if incoming.request().origin() != Some("https://example.com") {
+///     incoming.reject(403, b"unknown origin").await?;
+/// } else {
+///     let chat = incoming.request().subprotocols().any(|p| p == "chat");
+///     let accept = if chat { Accept::new().subprotocol("chat") } else { Accept::new() };
+///     let mut ws = incoming.accept(&accept).await?;
+///     ws.send_text("welcome").await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Incoming<S> {
+    stream: S,
+    request: Request,
+    leftover: Vec<u8>,
+    config: Config,
+    high_water: usize,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("stream", &self.stream)
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
+    /// The parsed request.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
+    /// Protocols`. An invalid request is answered with the matching error
+    /// response (400, or 426 for a wrong version) and returned as an error.
+    pub async fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
+        match self.request.accept(accept) {
+            Ok(response) => {
+                self.stream.write_all(&response).await?;
+                self.stream.flush().await?;
+                let mut conn = Connection::server(self.config);
+                // Frames the client sent right behind its request.
+                conn.feed(&self.leftover);
+                Ok(WebSocketStream::with_high_water(
+                    self.stream,
+                    conn,
+                    self.high_water,
+                ))
+            }
+            Err(e) => {
+                send_error_response(&mut self.stream, &e).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.
+    pub async fn reject(self, status: u16, body: &[u8]) -> Result<(), Error> {
+        self.reject_with_headers(status, &[], body).await
+    }
+
+    /// Rejects with extra response headers (e.g. `WWW-Authenticate`).
+    pub async fn reject_with_headers(
+        mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let response = handshake::reject(status, headers, body)?;
+        self.stream.write_all(&response).await?;
+        self.stream.flush().await?;
+        let _ = self.stream.shutdown().await;
+        Ok(())
+    }
+
+    /// Answers a plain HTTP request (one that is not an upgrade) and closes.
+    pub async fn respond(
+        mut self,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let response = handshake::http_response(status, content_type, body)?;
+        self.stream.write_all(&response).await?;
+        self.stream.flush().await?;
+        let _ = self.stream.shutdown().await;
+        Ok(())
+    }
+
+    /// Gives back the stream, the request and any bytes received after the
+    /// request head.
+    pub fn into_parts(self) -> (S, Request, Vec<u8>) {
+        (self.stream, self.request, self.leftover)
+    }
+}
+
+/// Accepts a WebSocket connection on a TCP stream with default settings:
+/// reads and validates the request and answers it (no subprotocol).
+/// Requests that are not upgrades are answered with an error response.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rfc6455::tokio::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
+/// loop {
+///     let (stream, _) = listener.accept().await?;
+///     tokio::spawn(async move {
+///         let mut ws = rfc6455::tokio::accept(stream).await?;
+///         while let Ok(msg) = ws.read().await {
+///             if msg.is_data() {
+///                 ws.send(&msg).await?;
+///             }
+///         }
+///         Ok::<(), rfc6455::tokio::Error>(())
+///     });
+/// }
+/// # }
+/// ```
+pub async fn accept(stream: TcpStream) -> Result<WebSocketStream<TcpStream>, Error> {
+    accept_with(stream, &ServerConfig::default()).await
+}
+
+/// Like [`accept`], with settings.
+pub async fn accept_with(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<WebSocketStream<TcpStream>, Error> {
+    read_request(stream, config)
+        .await?
+        .accept(&Accept::new())
+        .await
+}
+
+/// Reads a request from a TCP stream, within the handshake timeout, and
+/// hands it to the application to decide (see [`Incoming`]).
+pub async fn read_request(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<Incoming<TcpStream>, Error> {
+    if config.nodelay {
+        stream.set_nodelay(true)?;
+    }
+    read_request_over(stream, config).await
+}
+
+/// Reads a request from any stream (a TLS stream, a Unix socket, an
+/// in-memory pipe), within the handshake timeout.
+pub async fn read_request_over<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: &ServerConfig,
+) -> Result<Incoming<S>, Error> {
+    match config.handshake_timeout {
+        Some(t) => ::tokio::time::timeout(t, read_request_inner(stream, config))
+            .await
+            .map_err(|_| Error::HandshakeTimeout)?,
+        None => read_request_inner(stream, config).await,
+    }
+}
+
+async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    config: &ServerConfig,
+) -> Result<Incoming<S>, Error> {
+    let mut hs = ServerHandshake::new(config.limits);
+    let mut buf = std::vec![0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        match hs.feed(&buf[..n]) {
+            Ok(None) => {}
+            Ok(Some((request, used))) => {
+                return Ok(Incoming {
+                    stream,
+                    request,
+                    leftover: buf[used..n].to_vec(),
+                    config: config.config.clone(),
+                    high_water: config.high_water,
+                });
+            }
+            Err(e) => {
+                send_error_response(&mut stream, &e).await;
+                return Err(e.into());
+            }
+        }
+    }
+}
+
+async fn send_error_response<S: AsyncWrite + Unpin>(stream: &mut S, e: &HandshakeError) {
+    if let Some(response) = e.response() {
+        let _ = stream.write_all(&response).await;
+        let _ = stream.flush().await;
+        let _ = stream.shutdown().await;
+    }
+}

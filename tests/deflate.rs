@@ -1,0 +1,325 @@
+//! permessage-deflate (RFC 7692): negotiation, framing, hostile input.
+#![cfg(feature = "deflate")]
+
+mod common;
+use common::*;
+use rfc6455::deflate::{DeflateConfig, Negotiated, ParamError};
+use rfc6455::handshake::{Extension, ExtensionParam};
+use rfc6455::{Config, Connection, Error, Message, MessageKind};
+
+fn pair(agreed: Negotiated, config: &DeflateConfig) -> Pair {
+    let mut p = Pair::new();
+    p.client.enable_deflate(agreed, config);
+    p.server.enable_deflate(agreed, config);
+    p
+}
+
+fn agreed(nct: bool) -> Negotiated {
+    Negotiated {
+        server_no_context_takeover: nct,
+        client_no_context_takeover: nct,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+    }
+}
+
+fn zero_threshold() -> DeflateConfig {
+    let mut c = DeflateConfig::default();
+    c.threshold = 0;
+    c
+}
+
+fn ext<'a>(params: &[(&'a str, Option<&'a str>)]) -> Extension<'a> {
+    Extension {
+        name: "permessage-deflate",
+        params: params
+            .iter()
+            .map(|&(name, value)| ExtensionParam {
+                name,
+                value: value.map(Into::into),
+            })
+            .collect(),
+    }
+}
+
+// ---- negotiation (RFC 7692 §7.1) ----
+
+#[test]
+fn server_accepts_first_supported_offer_and_answers_with_agreed_parameters() {
+    let mut config = DeflateConfig::default();
+    config.server_no_context_takeover = false;
+    config.client_no_context_takeover = false;
+    // An offer with an unknown parameter is skipped; the next one is taken.
+    let offers = [
+        ext(&[("x_unknown", None)]),
+        ext(&[
+            ("client_max_window_bits", None),
+            ("server_max_window_bits", Some("10")),
+        ]),
+    ];
+    let (n, answer) = config.server_accept(&offers).unwrap();
+    assert_eq!(n.server_max_window_bits, 10);
+    assert_eq!(n.client_max_window_bits, 15);
+    assert_eq!(answer, "permessage-deflate; server_max_window_bits=10");
+    // Requests are honoured in the answer.
+    let (n, answer) = config
+        .server_accept(&[ext(&[
+            ("server_no_context_takeover", None),
+            ("client_no_context_takeover", None),
+        ])])
+        .unwrap();
+    assert!(n.server_no_context_takeover && n.client_no_context_takeover);
+    assert_eq!(
+        answer,
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    );
+}
+
+#[test]
+fn server_declines_rather_than_fails() {
+    let config = DeflateConfig::default();
+    for bad in [
+        ext(&[("server_max_window_bits", Some("16"))]),
+        ext(&[("server_max_window_bits", Some("08"))]),
+        ext(&[("server_max_window_bits", None)]),
+        ext(&[("client_max_window_bits", Some("7"))]),
+        ext(&[("server_no_context_takeover", Some("1"))]),
+        ext(&[
+            ("server_no_context_takeover", None),
+            ("server_no_context_takeover", None),
+        ]),
+        // We cannot compress with an 8-bit window.
+        ext(&[("server_max_window_bits", Some("8"))]),
+    ] {
+        assert_eq!(
+            config.server_accept(std::slice::from_ref(&bad)),
+            None,
+            "{bad:?}"
+        );
+    }
+    let other = Extension {
+        name: "x-webkit-deflate-frame",
+        params: vec![],
+    };
+    assert_eq!(config.server_accept(&[other]), None);
+}
+
+#[test]
+fn quoted_values_and_several_header_lines_are_parsed() {
+    use rfc6455::handshake::{Limits, ServerHandshake};
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=\"20\"\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=\"12\"; client_max_window_bits\r\n\r\n";
+    let (request, _) = ServerHandshake::new(Limits::default())
+        .feed(req)
+        .unwrap()
+        .unwrap();
+    let offers = request.extensions().unwrap();
+    assert_eq!(offers.len(), 2);
+    let (n, _) = DeflateConfig::default().server_accept(&offers).unwrap();
+    assert_eq!(n.server_max_window_bits, 12);
+}
+
+#[test]
+fn client_accepts_only_answers_that_fit_the_offer() {
+    let mut config = DeflateConfig::default();
+    config.server_no_context_takeover = false;
+    config.client_no_context_takeover = false;
+    assert_eq!(
+        config.client_offer(),
+        "permessage-deflate; client_max_window_bits"
+    );
+    let ok = config
+        .client_accept(&[ext(&[("client_max_window_bits", Some("10"))])])
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.client_max_window_bits, 10);
+    assert_eq!(config.client_accept(&[]).unwrap(), None, "declined");
+    let cases = [
+        ext(&[("bogus", None)]),
+        ext(&[
+            ("server_max_window_bits", Some("9")),
+            ("server_max_window_bits", Some("9")),
+        ]),
+        ext(&[("server_max_window_bits", Some("16"))]),
+        ext(&[("client_max_window_bits", None)]),
+    ];
+    for c in cases {
+        assert!(
+            config.client_accept(std::slice::from_ref(&c)).is_err(),
+            "{c:?}"
+        );
+    }
+    let two = [ext(&[]), ext(&[])];
+    assert_eq!(config.client_accept(&two), Err(ParamError::Twice));
+    // A client that limited its window rejects a larger one.
+    let mut small = config.clone();
+    small.client_max_window_bits = 10;
+    assert!(small
+        .client_accept(&[ext(&[("client_max_window_bits", Some("12"))])])
+        .is_err());
+    // A client that asked for server_no_context_takeover needs it answered.
+    let mut nct = config.clone();
+    nct.server_no_context_takeover = true;
+    assert!(nct.client_accept(&[ext(&[])]).is_err());
+    let mut required = config;
+    required.required = true;
+    assert!(required.client_accept(&[]).is_err());
+}
+
+// ---- framing (RFC 7692 §6, §7.2) ----
+
+#[test]
+fn round_trip_small_messages_with_and_without_context_takeover() {
+    for nct in [false, true] {
+        let mut p = pair(agreed(nct), &zero_threshold());
+        for i in 0..50 {
+            let text = format!("{{\"type\":\"message\",\"n\":{i},\"text\":\"hello hello hello\"}}");
+            p.client.send_text(&text).unwrap();
+            let wire = p.client.take_output();
+            assert_eq!(wire[0] & 0x40, 0x40, "RSV1 on a compressed message");
+            let (msgs, err) = feed_chopped(&mut p.server, &wire, &[3]);
+            assert_eq!((msgs, err), (vec![Message::Text(text.clone())], None));
+            p.server.send_text(&text).unwrap();
+            let (msgs, err) = p.deliver_to_client(&[usize::MAX]);
+            assert_eq!((msgs, err), (vec![Message::Text(text)], None));
+        }
+    }
+}
+
+#[test]
+fn no_context_takeover_compresses_each_message_afresh() {
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(true), &zero_threshold());
+    server.send_text("the same message, twice").unwrap();
+    let a = server.take_output();
+    server.send_text("the same message, twice").unwrap();
+    let b = server.take_output();
+    assert_eq!(a, b, "no state carried between messages");
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(false), &zero_threshold());
+    server.send_text("the same message, twice").unwrap();
+    let a = server.take_output();
+    server.send_text("the same message, twice").unwrap();
+    let b = server.take_output();
+    assert!(b.len() < a.len(), "the second refers back to the first");
+}
+
+#[test]
+fn empty_and_threshold_and_uncompressed_sends() {
+    let mut config = DeflateConfig::default();
+    config.threshold = 100;
+    let mut p = pair(agreed(false), &config);
+    p.server.send_text("short").unwrap();
+    p.server.send_text(&"long ".repeat(40)).unwrap();
+    p.server
+        .send_uncompressed(MessageKind::Text, "long ".repeat(40).as_bytes())
+        .unwrap();
+    let wire = p.server.take_output();
+    assert_eq!(wire[0], 0x81, "below the threshold: RSV1 clear");
+    let (msgs, err) = feed_all(&mut p.client, &wire);
+    assert_eq!(err, None);
+    assert_eq!(
+        msgs,
+        vec![
+            Message::from("short"),
+            Message::from("long ".repeat(40)),
+            Message::from("long ".repeat(40))
+        ]
+    );
+    // An empty message compresses to one byte and comes back empty.
+    let mut p = pair(agreed(false), &zero_threshold());
+    p.client.send_binary(b"").unwrap();
+    let (msgs, err) = p.deliver_to_server(&[1]);
+    assert_eq!((msgs, err), (vec![Message::Binary(vec![])], None));
+}
+
+#[test]
+fn fragmented_compressed_messages_with_control_frames_between() {
+    for nct in [false, true] {
+        let mut p = pair(agreed(nct), &zero_threshold());
+        let text: String = (0..3000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect::<String>()
+            + "€🦀";
+        let bytes = text.as_bytes();
+        // Streamed send: the whole message is compressed, fragment by fragment.
+        for (i, chunk) in bytes.chunks(700).enumerate() {
+            p.client
+                .send_fragment(MessageKind::Text, chunk, (i + 1) * 700 >= bytes.len())
+                .unwrap();
+            p.client.send_ping(b"between").unwrap();
+        }
+        let wire = p.client.take_output();
+        assert_eq!(wire[0] & 0x40, 0x40, "RSV1 on the first frame");
+        let (msgs, err) = feed_chopped(&mut p.server, &wire, &[1, 5, 100]);
+        assert_eq!(err, None);
+        let pings = msgs
+            .iter()
+            .filter(|m| **m == Message::Ping(b"between".to_vec()))
+            .count();
+        assert_eq!(pings, bytes.chunks(700).count());
+        assert_eq!(
+            msgs.iter()
+                .filter(|m| matches!(m, Message::Text(_)))
+                .collect::<Vec<_>>(),
+            vec![&Message::Text(text.clone())]
+        );
+    }
+}
+
+#[test]
+fn rsv1_on_continuation_or_control_fails_with_1002() {
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(false), &DeflateConfig::default());
+    let mut wire = cframe(0x41, &[0x02, 0x00]); // compressed first fragment
+    wire.extend(cframe(0xC0, &[0x00])); // RSV1 on a continuation
+    let (_, err) = feed_all(&mut server, &wire);
+    assert_eq!(err, Some(Error::ReservedBits));
+    assert_eq!(sent_close_code(&server.take_output()), Some(1002));
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(false), &DeflateConfig::default());
+    let (_, err) = feed_all(&mut server, &cframe(0xC9, b""));
+    assert_eq!(err, Some(Error::ReservedBits));
+}
+
+#[test]
+fn corrupt_compressed_data_fails_with_1007() {
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(false), &DeflateConfig::default());
+    // Block type 11 (reserved) is invalid DEFLATE.
+    let (_, err) = feed_all(&mut server, &cframe(0xC2, &[0xff, 0xff, 0xff, 0xff]));
+    assert_eq!(err, Some(Error::InvalidCompressedData));
+    assert_eq!(sent_close_code(&server.take_output()), Some(1007));
+}
+
+#[test]
+fn invalid_utf8_inside_compressed_text_fails_with_1007() {
+    let mut client = Connection::client(Config::default());
+    client.enable_deflate(agreed(false), &zero_threshold());
+    // Compress invalid UTF-8 as a binary message, then relabel it as text.
+    client.send_binary(&[b'o', b'k', 0xff, b'x']).unwrap();
+    let mut wire = client.take_output();
+    wire[0] = (wire[0] & 0xf0) | 0x1;
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(false), &DeflateConfig::default());
+    let (_, err) = feed_all(&mut server, &wire);
+    assert_eq!(err, Some(Error::InvalidUtf8));
+    assert_eq!(sent_close_code(&server.take_output()), Some(1007));
+}
+
+#[test]
+fn compressed_message_over_the_limit_fails_with_1009() {
+    let mut config = Config::default();
+    config.max_message_size = 10_000;
+    let mut client = Connection::client(config.clone());
+    client.enable_deflate(agreed(false), &zero_threshold());
+    client.send_binary(&vec![7u8; 10_001]).unwrap();
+    let wire = client.take_output();
+    assert!(wire.len() < 200, "compresses well");
+    let mut server = Connection::server(config);
+    server.enable_deflate(agreed(false), &DeflateConfig::default());
+    let (_, err) = feed_all(&mut server, &wire);
+    assert_eq!(err, Some(Error::MessageTooLarge { limit: 10_000 }));
+    assert_eq!(sent_close_code(&server.take_output()), Some(1009));
+}
