@@ -1,7 +1,9 @@
 //! A minimal command-line client, like websocat: sends each line of stdin as
 //! a text message and prints every message received.
 //!
-//! Usage: `cargo run --example client -- ws://HOST:PORT/PATH`
+//! Usage: `cargo run --example client -- ws://HOST:PORT/PATH [--deflate]`
+//!
+//! `--deflate` offers permessage-deflate (RFC 7692) with context takeover.
 //!
 //! Text messages are printed as they are, one per line; binary messages as
 //! `<binary N bytes>`. At the end of stdin the client closes the connection
@@ -11,15 +13,38 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rfc6455::blocking::{self, Error};
+use rfc6455::blocking::{self, ClientConfig, Error};
 use rfc6455::{CloseCode, Message};
 
 fn main() -> ExitCode {
-    let Some(url) = std::env::args().nth(1) else {
-        eprintln!("usage: client ws://HOST:PORT/PATH");
+    let mut url = None;
+    let mut config = ClientConfig::default();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--deflate" => {
+                let mut d = rfc6455::deflate::DeflateConfig::default();
+                d.server_no_context_takeover = false;
+                d.client_no_context_takeover = false;
+                config.deflate = Some(d);
+            }
+            "-h" | "--help" => {
+                eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
+                return ExitCode::SUCCESS;
+            }
+            _ if url.is_none() && !arg.starts_with('-') => url = Some(arg),
+            _ => {
+                eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(url) = url else {
+        eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
         return ExitCode::from(2);
     };
-    let (ws, _response) = match blocking::connect(&url) {
+    config.config.max_message_size = 64 << 20;
+    config.config.max_frame_size = 64 << 20;
+    let (ws, _response) = match blocking::connect_with(&url, &config) {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("client: cannot connect to {url}: {e}");

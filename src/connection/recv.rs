@@ -33,6 +33,18 @@ impl Connection {
     /// [`Config::read_buffer_size`]: crate::Config::read_buffer_size
     /// [`Config::max_read_size`]: crate::Config::max_read_size
     pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.discarding_input() {
+            // Nothing more will be decoded: reads land in a scratch area and
+            // are thrown away (see `commit_read`).
+            self.ready = None;
+            self.release = Release::Nothing;
+            self.rx_start = 0;
+            self.rx_end = 0;
+            if self.rx.len() < MIN_SPARE {
+                self.rx.resize(MIN_SPARE, 0);
+            }
+            return &mut self.rx[..];
+        }
         let mut need = MIN_SPARE;
         if let Some(f) = &self.frame {
             if f.in_place {
@@ -69,13 +81,20 @@ impl Connection {
     /// [`read_buf`](Self::read_buf) + [`commit_read`](Self::commit_read) to
     /// read straight into the connection's buffer.
     pub fn feed(&mut self, data: &[u8]) {
-        if data.is_empty() {
+        if data.is_empty() || self.discarding_input() {
             return;
         }
         self.reserve_rx(data.len());
         self.rx[self.rx_end..self.rx_end + data.len()].copy_from_slice(data);
         self.rx_end += data.len();
         self.last_read = data.len();
+    }
+
+    /// After the peer's Close, or a failure, nothing more is decoded: bytes
+    /// still arriving (a client waits for the server to close TCP) are
+    /// dropped rather than buffered.
+    fn discarding_input(&self) -> bool {
+        self.close_received || self.failed
     }
 
     /// Reports that the transport has no more bytes to give (EOF).
@@ -181,6 +200,8 @@ impl Connection {
     }
 
     fn apply_release(&mut self) {
+        // Whatever event was prepared is gone once its bytes are released.
+        self.ready = None;
         match core::mem::replace(&mut self.release, Release::Nothing) {
             Release::Nothing => {}
             Release::Rx(n) => self.rx_start += n,

@@ -202,9 +202,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             return Poll::Ready(Ok(()));
         }
         let limit = self.high_water;
-        Poll::Ready(Ok(ready!(
-            self.poll_write_down_to(&mut ww.context(cx), limit)
-        )?))
+        match ready!(self.poll_write_down_to(&mut ww.context(cx), limit)) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(self.transport_failed(e))),
+        }
+    }
+
+    /// The transport failed: nothing more can be sent or received; later
+    /// calls report [`Error::ConnectionClosed`].
+    fn transport_failed(&mut self, e: io::Error) -> Error {
+        self.conn.abort();
+        e.into()
     }
 
     pub(crate) fn poll_flush(
@@ -212,7 +220,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         cx: &mut Context<'_>,
         ww: &WriteWaker,
     ) -> Poll<Result<(), Error>> {
-        Poll::Ready(Ok(ready!(self.poll_flush_all(&mut ww.context(cx)))?))
+        match ready!(self.poll_flush_all(&mut ww.context(cx))) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(self.transport_failed(e))),
+        }
     }
 
     /// Queues a Close frame (if none was sent yet), with the clock brought
@@ -288,7 +299,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             if self.conn.has_output() || (self.conn.should_close_transport() && !self.shut_down) {
                 match self.poll_flush_all(&mut ww.context(cx)) {
                     Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
                     Poll::Pending => {
                         // Keep reading while a little is waiting; stop
                         // (pushing back on the peer) above the high-water
@@ -324,7 +335,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     }
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
                 Poll::Pending => {
                     if !self
                         .recv_waker
