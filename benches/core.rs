@@ -8,9 +8,19 @@
 //! ratio table.
 //!
 //! ```text
+//! # one run
 //! cargo bench --bench core -- --warm-up-time 1 --measurement-time 3
 //! python3 scripts/bench_ratios.py
+//! # on a shared machine: several short runs, median of the per-run ratios
+//! for i in 1 2 3 4 5; do
+//!   cargo bench --bench core -- --warm-up-time 0.5 --measurement-time 1.5 --save-baseline r$i
+//! done
+//! python3 scripts/bench_ratios.py --baselines r1,r2,r3,r4,r5
 //! ```
+//!
+//! Times are the benchmark thread's CPU time (`benches/common/clock.rs`),
+//! so time spent descheduled while other processes run does not count;
+//! `RFC6455_BENCH_CLOCK=wall` measures wall-clock time instead.
 //!
 //! Method, shared by both libraries:
 //! - Received bytes are encoded once, outside the timed loop, as a client

@@ -15,8 +15,14 @@
 //! - tungstenite: `accept` + `read` + `send` on the server; `client` +
 //!   `send` + `read` on the client.
 //!
+//! Wall-clock time (several threads and the kernel take part), so the
+//! ratios are only as steady as the machine is quiet: repeat the runs
+//! (`--save-baseline rN`) and read the median with
+//! `scripts/bench_ratios.py --baselines ...`.
+//!
 //! ```text
 //! cargo bench --bench echo -- --warm-up-time 1 --measurement-time 3
+//! python3 scripts/bench_ratios.py
 //! ```
 
 use std::hint::black_box;

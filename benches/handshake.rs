@@ -13,7 +13,11 @@
 //!
 //! ```text
 //! cargo bench --bench handshake -- --warm-up-time 1 --measurement-time 3
+//! python3 scripts/bench_ratios.py
 //! ```
+//!
+//! Times are the thread's CPU time, as in `benches/core.rs`
+//! (`RFC6455_BENCH_CLOCK=wall` for wall-clock time).
 
 #[path = "common/clock.rs"]
 mod clock;

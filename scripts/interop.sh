@@ -13,9 +13,22 @@
 # (b) our `client` example against a Python websockets echo server and a Node
 #     ws echo server (interop/client_checks.py): lines piped in, echoes on
 #     stdout.
+# (c) permessage-deflate (RFC 7692), real clients -> our `echo_server`
+#     (interop/py_deflate_checks.py, interop/node_deflate_checks.js):
+#     negotiation seen in the response header, round trips (empty, UTF-8
+#     split across fragments, 1/4/16 MiB, fragmented), every echo compressed
+#     (RSV1), then a matrix of offers (no_context_takeover x window bits):
+#     answer accepted by the peer library + round trips; server_max_window_bits=8
+#     must be declined and the connection work uncompressed.
+# (d) permessage-deflate, our `client URL --deflate` -> Python websockets and
+#     Node ws echo servers with compression on (interop/client_checks.py
+#     --deflate): echoes, plus the servers' view (extension answered, client
+#     messages compressed). Skipped (`# SKIP` line) if `client --help` does
+#     not mention --deflate.
 #
 # Every check prints `ok - ...` or `FAIL - ...: detail`; the last line is
-# `N passed, M failed`; the exit status is non-zero if M > 0.
+# `N passed, M failed` (`, K skipped` added when parts were skipped); the exit
+# status is non-zero if M > 0.
 #
 # Environment (all optional):
 #   ECHO_SERVER_BIN=...   command instead of target/release/examples/echo_server
@@ -23,7 +36,7 @@
 #     (word-split; e.g. ECHO_SERVER_BIN="scripts/standins/run.sh echo_server";
 #      the build is skipped when both are overridden)
 #   INTEROP_NO_BUILD=1    skip `cargo build --release --examples`
-#   INTEROP_PARTS="a b"   which parts to run
+#   INTEROP_PARTS="a b c d"   which parts to run
 
 set -uo pipefail
 
@@ -34,7 +47,7 @@ VENV="$HERE/.venv"
 PY="$VENV/bin/python"
 WEBSOCKETS_VERSION=17.4 # keep in sync with interop/requirements.txt
 WS_VERSION=8.23.0       # keep in sync with interop/package.json + package-lock.json
-PARTS="${INTEROP_PARTS:-a b}"
+PARTS="${INTEROP_PARTS:-a b c d}"
 
 EXAMPLES="$ROOT/target/release/examples"
 read -r -a ECHO_SERVER_CMD <<<"${ECHO_SERVER_BIN:-$EXAMPLES/echo_server}"
@@ -46,6 +59,7 @@ RESULTS="$TMP/results.txt"
 
 log() { printf '# %s\n' "$*"; }
 
+START=$SECONDS
 PIDS=()
 cleanup() {
     local pid
@@ -82,11 +96,23 @@ result() { # result ok|FAIL DESCRIPTION [DETAIL]
     echo "$line" >>"$RESULTS"
 }
 
+skip() { # skip DESCRIPTION REASON
+    local line="# SKIP - $1: $2"
+    echo "$line"
+    echo "$line" >>"$RESULTS"
+}
+
 finish() {
-    local passed failed
+    local passed failed skipped
     passed="$(grep -c '^ok - ' "$RESULTS")"
     failed="$(grep -c '^FAIL - ' "$RESULTS")"
-    echo "$passed passed, $failed failed"
+    skipped="$(grep -c '^# SKIP - ' "$RESULTS")"
+    log "interop run took $((SECONDS - START))s"
+    if ((skipped > 0)); then
+        echo "$passed passed, $failed failed, $skipped skipped"
+    else
+        echo "$passed passed, $failed failed"
+    fi
     ((failed == 0))
     exit $?
 }
@@ -190,31 +216,57 @@ have_cmd() { # have_cmd NAME CMD...
     return 1
 }
 
-part_a() {
-    local port pid logf="$TMP/echo_server.log"
-    have_cmd echo_server "${ECHO_SERVER_CMD[@]}" || return
-    port="$(free_port)"
-    "${ECHO_SERVER_CMD[@]}" "127.0.0.1:$port" >"$logf" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    if ! wait_listening "$port" "$pid" 15; then
-        result FAIL "echo_server listens on 127.0.0.1:$port" "not listening within 15 s: $(tail -c 300 "$logf" | tr '\n' ' ')"
-        stop_pid "$pid"
-        return
+# start_echo_server LOGFILE: start our echo_server on a free port; sets
+# ES_PID and ES_PORT.
+start_echo_server() {
+    local logf="$1"
+    have_cmd echo_server "${ECHO_SERVER_CMD[@]}" || return 1
+    ES_PORT="$(free_port)"
+    "${ECHO_SERVER_CMD[@]}" "127.0.0.1:$ES_PORT" >"$logf" 2>&1 &
+    ES_PID=$!
+    PIDS+=("$ES_PID")
+    if ! wait_listening "$ES_PORT" "$ES_PID" 15; then
+        result FAIL "echo_server listens on 127.0.0.1:$ES_PORT" "not listening within 15 s: $(tail -c 300 "$logf" | tr '\n' ' ')"
+        stop_pid "$ES_PID"
+        return 1
     fi
-    log "(a) echo_server (${ECHO_SERVER_CMD[*]}) on 127.0.0.1:$port"
-    run_checker "py-websockets client checks" 300 "$PY" "$HERE/py_client_checks.py" "ws://127.0.0.1:$port"
-    run_checker "node-ws client checks" 300 node "$HERE/node_client_checks.js" "ws://127.0.0.1:$port"
-    if kill -0 "$pid" 2>/dev/null; then
-        result ok "echo_server still running after all client checks"
+}
+
+# stop_echo_server LOGFILE WHAT FAILS_BEFORE: the server must have survived
+# WHAT; its log is shown if there were new failures since FAILS_BEFORE.
+stop_echo_server() {
+    local logf="$1" what="$2" failed_before="$3"
+    if kill -0 "$ES_PID" 2>/dev/null; then
+        result ok "echo_server still running after $what"
     else
-        result FAIL "echo_server still running after all client checks" "it exited: $(tail -c 300 "$logf" | tr '\n' ' ')"
+        result FAIL "echo_server still running after $what" "it exited: $(tail -c 300 "$logf" | tr '\n' ' ')"
     fi
-    if grep -q '^FAIL - ' "$RESULTS"; then
+    if (($(grep -c '^FAIL - ' "$RESULTS") > failed_before)); then
         log "last lines of the echo_server log:"
         tail -n 20 "$logf" | sed 's/^/#   /'
     fi
-    stop_pid "$pid"
+    stop_pid "$ES_PID"
+}
+
+part_a() {
+    local logf="$TMP/echo_server.log" before
+    before="$(grep -c '^FAIL - ' "$RESULTS")"
+    start_echo_server "$logf" || return
+    log "(a) echo_server (${ECHO_SERVER_CMD[*]}) on 127.0.0.1:$ES_PORT"
+    run_checker "py-websockets client checks" 300 "$PY" "$HERE/py_client_checks.py" "ws://127.0.0.1:$ES_PORT"
+    run_checker "node-ws client checks" 300 node "$HERE/node_client_checks.js" "ws://127.0.0.1:$ES_PORT"
+    stop_echo_server "$logf" "all client checks" "$before"
+}
+
+# --- (c) permessage-deflate: real clients -> our echo_server ------------------------------
+part_c() {
+    local logf="$TMP/echo_server_deflate.log" before
+    before="$(grep -c '^FAIL - ' "$RESULTS")"
+    start_echo_server "$logf" || return
+    log "(c) permessage-deflate: echo_server (${ECHO_SERVER_CMD[*]}) on 127.0.0.1:$ES_PORT"
+    run_checker "py-websockets deflate checks" 180 "$PY" "$HERE/py_deflate_checks.py" "ws://127.0.0.1:$ES_PORT"
+    run_checker "node-ws deflate checks" 180 node "$HERE/node_deflate_checks.js" "ws://127.0.0.1:$ES_PORT"
+    stop_echo_server "$logf" "all deflate client checks" "$before"
 }
 
 # --- (b) our client -> real echo servers ------------------------------------------------
@@ -238,10 +290,39 @@ part_b() {
     done
 }
 
+# --- (d) permessage-deflate: our client --deflate -> real echo servers ------------------
+part_d() {
+    local name help
+    have_cmd client "${CLIENT_CMD[@]}" || return
+    help="$(timeout -k 2 5 "${CLIENT_CMD[@]}" --help </dev/null 2>&1)"
+    if ! grep -q -- '--deflate' <<<"$help"; then
+        skip "client --deflate -> py-websockets / node-ws servers (permessage-deflate)" \
+            "\`${CLIENT_CMD[*]} --help\` does not mention --deflate"
+        return
+    fi
+    for name in py node; do
+        local label cmd logf="$TMP/$name-deflate-server.log"
+        if [[ $name == py ]]; then
+            label="client --deflate -> py-websockets server"
+            cmd=("$PY" "$HERE/py_echo_server.py")
+        else
+            label="client --deflate -> node-ws server"
+            cmd=(node "$HERE/node_echo_server.js" --deflate)
+        fi
+        start_peer "$label: echo server" "$logf" "${cmd[@]}" || continue
+        log "(d) ${CLIENT_CMD[*]} ws://127.0.0.1:$PEER_PORT --deflate ($label)"
+        run_checker "$label checks" 120 python3 "$HERE/client_checks.py" --deflate --server-log "$logf" \
+            "$label" "ws://127.0.0.1:$PEER_PORT" "${CLIENT_CMD[@]}"
+        stop_pid "$PEER_PID"
+    done
+}
+
 for part in $PARTS; do
     case "$part" in
     a) part_a ;;
     b) part_b ;;
+    c) part_c ;;
+    d) part_d ;;
     *) result FAIL "INTEROP_PARTS" "unknown part $part" ;;
     esac
 done

@@ -73,6 +73,9 @@
 //!   operating system's generator for client masking keys. Without it, give a
 //!   client connection a [`rand::KeySource`] with
 //!   [`Connection::client_with_keys`].
+//! - `deflate` (default; needs `std`): permessage-deflate (RFC 7692), see
+//!   the `deflate` module.
+//! - `tokio` (off by default): the async adapter, `rfc6455::tokio`.
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

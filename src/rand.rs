@@ -58,8 +58,8 @@ impl<K: KeySource + ?Sized> KeySource for &mut K {
 /// The operating system's random generator (`getrandom`), drawn in batches.
 ///
 /// Each refill asks the OS for [`OsRandom::BATCH`] bytes, so a client that
-/// sends many small frames makes one system call per 64 masking keys rather
-/// than one per frame.
+/// sends many small frames makes one system call per 256 masking keys rather
+/// than one per frame. Each byte drawn is handed out once.
 #[cfg(feature = "std")]
 pub struct OsRandom {
     pool: [u8; Self::BATCH],
@@ -68,8 +68,8 @@ pub struct OsRandom {
 
 #[cfg(feature = "std")]
 impl OsRandom {
-    /// Bytes drawn from the operating system per refill.
-    pub const BATCH: usize = 256;
+    /// Bytes drawn from the operating system per refill (256 masking keys).
+    pub const BATCH: usize = 1024;
 
     /// A source whose pool is empty; the first use fills it.
     pub fn new() -> Self {
@@ -96,7 +96,22 @@ impl core::fmt::Debug for OsRandom {
 
 #[cfg(feature = "std")]
 impl KeySource for OsRandom {
-    fn fill(&mut self, mut dest: &mut [u8]) {
+    #[inline]
+    fn fill(&mut self, dest: &mut [u8]) {
+        // The common case, a 4-byte masking key from a pool that has it.
+        if let Some(src) = self.pool.get(self.used..self.used + dest.len()) {
+            dest.copy_from_slice(src);
+            self.used += dest.len();
+            return;
+        }
+        self.fill_slow(dest)
+    }
+}
+
+#[cfg(feature = "std")]
+impl OsRandom {
+    #[cold]
+    fn fill_slow(&mut self, mut dest: &mut [u8]) {
         while !dest.is_empty() {
             if self.used == Self::BATCH {
                 // A failing OS generator leaves us no safe way to mask: RFC 6455
@@ -105,9 +120,8 @@ impl KeySource for OsRandom {
                 self.used = 0;
             }
             let n = dest.len().min(Self::BATCH - self.used);
+            // Each byte is handed out once: `used` only moves forward.
             dest[..n].copy_from_slice(&self.pool[self.used..self.used + n]);
-            // Never hand out the same bytes twice.
-            self.pool[self.used..self.used + n].fill(0);
             self.used += n;
             dest = &mut dest[n..];
         }

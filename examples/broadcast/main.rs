@@ -1,7 +1,8 @@
 //! A chat server a person opens in a browser.
 //!
-//! Usage: `cargo run --example broadcast [ADDR] [--ping-interval SECS]`
-//! (default address `127.0.0.1:8080`; open `http://ADDR/`).
+//! Usage: `cargo run --example broadcast -- [ADDR] [--redis URL]
+//! [--ping-interval SECS]` (default address `127.0.0.1:8080`; open
+//! `http://ADDR/`).
 //!
 //! `GET /` serves a small page that connects back over WebSocket. Everyone is
 //! told `User<port> just connected.` when a client joins, `User<port> says:
@@ -11,10 +12,23 @@
 //! back within 20 s, so idle connections survive proxies' idle timeouts and
 //! dead clients are reaped. Connects and disconnects are logged to stderr.
 //!
-//! Threads: one per client (64 KiB stack) that reads and decodes, and two
-//! writer threads that drain every client's bounded queue (see `room`).
+//! With `--redis redis://127.0.0.1:6379/` the node shares its room with every
+//! other node started with the same Redis: each node publishes its clients'
+//! lines to a Redis pub/sub channel and delivers the other nodes' lines to its
+//! own clients, so clients on different nodes chat as if on one server. Redis
+//! is never waited for: local lines are delivered at once. If Redis is lost,
+//! each node goes on serving its own clients, tells them once that other nodes
+//! are unreachable, and reconnects (100 ms doubling to 5 s); lines said during
+//! the outage stay on their node. See `redis_link`.
+//!
+//! Modules: `room` (the clients and getting lines to them), `redis_link` (the
+//! other nodes), `page` (the HTML page). Threads: one per client (64 KiB
+//! stack) that reads and decodes, two writer threads that drain every
+//! client's bounded queue (see `room`), and with `--redis` a publisher and a
+//! subscriber thread (see `redis_link`).
 
 mod page;
+mod redis_link;
 mod room;
 
 use std::net::{TcpListener, TcpStream};
@@ -29,17 +43,19 @@ use room::Room;
 
 struct Options {
     addr: String,
+    redis: Option<String>,
     ping_interval: Option<Duration>,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: broadcast [ADDR] [--ping-interval SECS]");
+    eprintln!("usage: broadcast [ADDR] [--redis URL] [--ping-interval SECS]");
     std::process::exit(2)
 }
 
 fn parse_args() -> Options {
     let mut opts = Options {
         addr: "127.0.0.1:8080".into(),
+        redis: None,
         ping_interval: Some(Duration::from_secs(20)),
     };
     let mut args = std::env::args().skip(1);
@@ -52,6 +68,7 @@ fn parse_args() -> Options {
                     .unwrap_or_else(|| usage());
                 opts.ping_interval = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
             }
+            "--redis" => opts.redis = Some(args.next().unwrap_or_else(|| usage())),
             "-h" | "--help" => usage(),
             other if !other.starts_with('-') => opts.addr = other.to_string(),
             _ => usage(),
@@ -62,10 +79,24 @@ fn parse_args() -> Options {
 
 fn main() -> std::io::Result<()> {
     let opts = parse_args();
+    let link = opts.redis.as_deref().map(|url| {
+        redis_link::Link::new(url).unwrap_or_else(|e| {
+            eprintln!("broadcast: bad redis URL {url:?}: {e}");
+            std::process::exit(2)
+        })
+    });
     let listener = TcpListener::bind(&opts.addr)?;
     let addr = listener.local_addr()?;
     eprintln!("broadcast: chat on http://{addr}/");
-    let room = Room::new(2, room::MAX_QUEUED_BYTES);
+    let room = match link {
+        None => Room::new(2, room::MAX_QUEUED_BYTES, None),
+        Some((link, outbox)) => {
+            let relay: room::Relay = Box::new(move |line: &str| outbox.publish(line));
+            let room = Room::new(2, room::MAX_QUEUED_BYTES, Some(relay));
+            link.start(&room)?;
+            room
+        }
+    };
     let mut config = ServerConfig::default();
     config.config.ping_interval = opts.ping_interval;
     config.config.max_message_size = 64 << 10;

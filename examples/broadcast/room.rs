@@ -8,6 +8,11 @@
 //! not accept data is retried later rather than waited for: one slow or
 //! stuck client never delays the others. A client that falls too far behind
 //! is sent a Close frame (1008) and disconnected.
+//!
+//! The room knows nothing of other nodes: lines said here ([`Room::broadcast`])
+//! are also handed to an optional [`Relay`] (the Redis link, when there is
+//! one), and lines that come from elsewhere are delivered to the clients here
+//! only ([`Room::deliver`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{IoSlice, Write};
@@ -262,23 +267,34 @@ impl WorkList {
     }
 }
 
+/// Where lines said in this room go besides its own clients. It must not
+/// block: it runs on the clients' reader threads.
+pub type Relay = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Everyone in the chat.
 pub struct Room {
     clients: RwLock<HashMap<u64, Arc<Client>>>,
     next_id: AtomicU64,
     work: WorkList,
     max_queued: usize,
+    relay: Option<Relay>,
+    /// A line for each client that joins while it is set (for example: other
+    /// nodes are unreachable right now).
+    status: Mutex<Option<String>>,
 }
 
 impl Room {
     /// A room whose clients are dropped past `max_queued` bytes of backlog,
-    /// served by `writers` writer threads.
-    pub fn new(writers: usize, max_queued: usize) -> Arc<Room> {
+    /// served by `writers` writer threads. Lines said here also go to
+    /// `relay`, if any.
+    pub fn new(writers: usize, max_queued: usize, relay: Option<Relay>) -> Arc<Room> {
         let room = Arc::new(Room {
             clients: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             work: WorkList::default(),
             max_queued,
+            relay,
+            status: Mutex::new(None),
         });
         for i in 0..writers.max(1) {
             let room = Arc::clone(&room);
@@ -305,11 +321,18 @@ impl Room {
             queue: Mutex::new(Queue::default()),
         });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // Under the status lock, so that a status line delivered at the same
+        // time (`notify`) reaches the newcomer exactly once.
+        let status = lock(&self.status);
         self.clients
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, Arc::clone(&client));
         self.broadcast(&format!("{} just connected.", client.name));
+        if let Some(line) = status.as_deref() {
+            client.push_shared(self, &encode_shared(MessageKind::Text, line.as_bytes()));
+        }
+        drop(status);
         (id, client)
     }
 
@@ -325,8 +348,17 @@ impl Room {
         }
     }
 
-    /// Sends a line to every client: encoded once, queued by reference.
+    /// Says a line in this room: to every client here, and to the relay.
     pub fn broadcast(&self, line: &str) {
+        self.deliver(line);
+        if let Some(relay) = &self.relay {
+            relay(line);
+        }
+    }
+
+    /// Sends a line to every client here (and not to the relay): encoded
+    /// once, queued by reference.
+    pub fn deliver(&self, line: &str) {
         let frame = encode_shared(MessageKind::Text, line.as_bytes());
         for c in self
             .clients
@@ -336,6 +368,15 @@ impl Room {
         {
             c.push_shared(self, &frame);
         }
+    }
+
+    /// Delivers a notice to every client here, and sets (or clears, with
+    /// `None`) the status line that each client joining from now on is sent
+    /// after its own arrival.
+    pub fn notify(&self, notice: &str, status: Option<&str>) {
+        let mut current = lock(&self.status);
+        *current = status.map(String::from);
+        self.deliver(notice);
     }
 
     /// How many clients are connected.

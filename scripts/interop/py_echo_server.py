@@ -1,21 +1,44 @@
 #!/usr/bin/env python3
-"""Interop (b) peer: a Python `websockets` echo server on 127.0.0.1, free
-port. Prints `PORT <n>` on stdout once listening; runs until killed."""
+"""Interop (b)/(d) peer: a Python `websockets` echo server on 127.0.0.1, free
+port, permessage-deflate accepted (websockets' default `compression="deflate"`).
+Prints `PORT <n>` on stdout once listening; runs until killed.
+
+Per connection, at its end: `CONN ext=<Sec-WebSocket-Extensions answered or
+-> messages=<data messages received> compressed=<of them with RSV1>`."""
 import asyncio
 
 import websockets.asyncio.messages
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import PerMessageDeflate
+from websockets.frames import Opcode
 
 websockets.asyncio.messages.MAX_FRAGMENTS = 1 << 24  # no fragment-count limit
 
 
 async def echo(ws):
+    counts = {"messages": 0, "compressed": 0}
+    for ext in ws.protocol.extensions:
+        if isinstance(ext, PerMessageDeflate):
+            orig = ext.decode
+
+            def decode(frame, *, max_size=None, _orig=orig):
+                if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+                    counts["messages"] += 1
+                    counts["compressed"] += bool(frame.rsv1)
+                return _orig(frame, max_size=max_size)
+
+            ext.decode = decode
     try:
         async for msg in ws:
+            if not ws.protocol.extensions:
+                counts["messages"] += 1
             await ws.send(msg)
     except ConnectionClosed:
         pass
+    finally:
+        ext = ws.response.headers.get("Sec-WebSocket-Extensions", "-") if ws.response else "-"
+        print(f"CONN ext={ext} messages={counts['messages']} compressed={counts['compressed']}", flush=True)
 
 
 async def main():

@@ -27,7 +27,8 @@ pub struct ClientConfig {
     pub config: Config,
     /// The request: subprotocols, Origin, extra headers, head limits.
     pub options: ClientOptions,
-    /// How long the opening handshake may take (TCP only). Default: 10 s.
+    /// How long connecting and the opening handshake may each take (TCP
+    /// only). Default: 10 s.
     pub handshake_timeout: Option<Duration>,
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
@@ -78,7 +79,13 @@ pub fn connect_with(
     let mut last_err = None;
     let mut stream = None;
     for addr in addrs {
-        match TcpStream::connect(addr) {
+        // The handshake timeout bounds the TCP connect too: an address that
+        // drops packets must not hold the caller for the OS's minutes.
+        let attempt = match config.handshake_timeout {
+            Some(t) => TcpStream::connect_timeout(&addr, t),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
             Ok(s) => {
                 stream = Some(s);
                 break;

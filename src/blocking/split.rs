@@ -215,6 +215,20 @@ impl Writer {
         self.shared.send(|c| c.send_ping(payload))
     }
 
+    /// Sends any [`Message`]; a `Close` (possibly with an empty body) starts
+    /// the closing handshake.
+    pub fn send(&self, message: &Message) -> Result<(), Error> {
+        self.shared.send(|c| match message {
+            Message::Text(t) => c.send_text(t),
+            Message::Binary(b) => c.send_binary(b),
+            Message::Ping(p) => c.send_ping(p),
+            Message::Pong(p) => c.send_pong(p),
+            Message::Fragment { kind, data, fin } => c.send_fragment(*kind, data, *fin),
+            Message::Close(Some(f)) => c.close_with(f.code, &f.reason),
+            Message::Close(None) => c.close_with(None, ""),
+        })
+    }
+
     /// Starts the closing handshake; the [`Reader`] sees the peer's Close
     /// and the end of the connection.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {

@@ -16,7 +16,8 @@ impl Connection {
     /// Fails with [`Error::SendAfterClose`] once a Close frame was sent, and
     /// with [`Error::SendSequence`] while a fragmented message is being sent.
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_message(MessageKind::Text, text.as_bytes())
+        // A `&str` is UTF-8 already: no second check.
+        self.send_checked(MessageKind::Text, text.as_bytes())
     }
 
     /// Queues a binary message in one frame.
@@ -33,6 +34,15 @@ impl Connection {
         }
         if kind == MessageKind::Text && core::str::from_utf8(data).is_err() {
             return Err(Error::SendInvalidUtf8);
+        }
+        self.send_checked(kind, data)
+    }
+
+    /// Sends a whole message whose text, if any, is known to be UTF-8.
+    fn send_checked(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::SendSequence);
         }
         let compress = self.should_compress(data.len());
         encode_data(

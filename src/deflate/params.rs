@@ -245,7 +245,9 @@ impl DeflateConfig {
         // The client's window: we may restrict it only if it offered the
         // parameter; we inflate with a full window anyway.
         let client_bits = match p.client_max_window_bits {
-            Some(Some(v)) => clamp_bits(v.min(self.client_max_window_bits.max(9))),
+            // Never more than offered (§7.1.2.2); 8 is fine here: it limits
+            // the client's compressor, and we inflate with a full window.
+            Some(Some(v)) => v.min(self.client_max_window_bits.clamp(8, 15)),
             Some(None) => clamp_bits(self.client_max_window_bits),
             None => 15,
         };
