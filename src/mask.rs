@@ -45,6 +45,10 @@ fn block_of(key: [u8; 4]) -> [u8; BLOCK] {
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotated(key, offset);
+    if buf.len() < BLOCK {
+        mask_short(buf, key);
+        return;
+    }
     let block = block_of(key);
     let mut chunks = buf.chunks_exact_mut(BLOCK);
     for chunk in &mut chunks {
@@ -52,7 +56,20 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
             *b ^= *k;
         }
     }
-    for (b, k) in chunks.into_remainder().iter_mut().zip(block.iter()) {
+    mask_short(chunks.into_remainder(), key);
+}
+
+/// Short payloads (and the tail of long ones, which starts at a multiple of
+/// 4): 4 bytes at a time, no block set-up.
+#[inline]
+fn mask_short(buf: &mut [u8], key: [u8; 4]) {
+    let word = u32::from_ne_bytes(key);
+    let mut words = buf.chunks_exact_mut(4);
+    for w in &mut words {
+        let v = u32::from_ne_bytes([w[0], w[1], w[2], w[3]]) ^ word;
+        w.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (b, k) in words.into_remainder().iter_mut().zip(key.iter()) {
         *b ^= *k;
     }
 }
@@ -75,6 +92,10 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 pub fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
     assert_eq!(dst.len(), src.len(), "mask_into: length mismatch");
     let key = rotated(key, offset);
+    if src.len() < BLOCK {
+        mask_into_short(dst, src, key);
+        return;
+    }
     let block = block_of(key);
     let mut d = dst.chunks_exact_mut(BLOCK);
     let mut s = src.chunks_exact(BLOCK);
@@ -83,11 +104,23 @@ pub fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
             *o = *i ^ *k;
         }
     }
+    mask_into_short(d.into_remainder(), s.remainder(), key);
+}
+
+#[inline]
+fn mask_into_short(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    let word = u32::from_ne_bytes(key);
+    let mut d = dst.chunks_exact_mut(4);
+    let mut s = src.chunks_exact(4);
+    for (dw, sw) in (&mut d).zip(&mut s) {
+        let v = u32::from_ne_bytes([sw[0], sw[1], sw[2], sw[3]]) ^ word;
+        dw.copy_from_slice(&v.to_ne_bytes());
+    }
     for ((o, i), k) in d
         .into_remainder()
         .iter_mut()
         .zip(s.remainder().iter())
-        .zip(block.iter())
+        .zip(key.iter())
     {
         *o = *i ^ *k;
     }

@@ -37,7 +37,11 @@ struct SharedChunk {
 /// Encoded bytes waiting to be written, in order.
 #[derive(Debug, Default)]
 pub struct Outgoing {
+    /// Inline bytes live in `buf[..end]`; `buf[end..]` is initialised spare
+    /// room (zeroed once, when the buffer grew), so frames are written into
+    /// it in place with no second pass.
     buf: Vec<u8>,
+    end: usize,
     /// Bytes of `buf` already written.
     pos: usize,
     shared: VecDeque<SharedChunk>,
@@ -62,23 +66,26 @@ impl Outgoing {
         self.queued == 0
     }
 
-    /// The inline buffer, to encode into. Callers must call
-    /// [`commit_inline`](Self::commit_inline) with the number of bytes added.
+    /// Appends `n` bytes to the inline buffer and returns them to be filled
+    /// in (their previous contents are unspecified).
     #[inline]
-    pub(crate) fn inline_buf(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
-    }
-
-    #[inline]
-    pub(crate) fn commit_inline(&mut self, added: usize) {
-        self.queued += added;
+    pub(crate) fn slot(&mut self, n: usize) -> &mut [u8] {
+        if self.buf.len() - self.end < n {
+            let new_len = (self.end + n).max(self.buf.len() * 2).max(64);
+            // Zeroes only the new part, once.
+            self.buf.resize(new_len, 0);
+        }
+        let start = self.end;
+        self.end += n;
+        self.queued += n;
+        &mut self.buf[start..self.end]
     }
 
     pub(crate) fn push_shared(&mut self, data: Arc<[u8]>) {
         self.queued += data.len();
         if !data.is_empty() {
             self.shared.push_back(SharedChunk {
-                at: self.buf.len(),
+                at: self.end,
                 data,
                 start: 0,
             });
@@ -88,7 +95,7 @@ impl Outgoing {
     /// The first contiguous run of bytes to write (empty when nothing waits).
     #[inline]
     pub fn front(&self) -> &[u8] {
-        let limit = self.shared.front().map_or(self.buf.len(), |s| s.at);
+        let limit = self.shared.front().map_or(self.end, |s| s.at);
         if self.pos < limit {
             &self.buf[self.pos..limit]
         } else if let Some(s) = self.shared.front() {
@@ -121,8 +128,8 @@ impl Outgoing {
             out[n] = &s.data[start..];
             n += 1;
         }
-        if n < out.len() && pos < self.buf.len() {
-            out[n] = &self.buf[pos..];
+        if n < out.len() && pos < self.end {
+            out[n] = &self.buf[pos..self.end];
             n += 1;
         }
         n
@@ -137,7 +144,7 @@ impl Outgoing {
         assert!(n <= self.queued, "consumed more output than was queued");
         self.queued -= n;
         while n > 0 {
-            let limit = self.shared.front().map_or(self.buf.len(), |s| s.at);
+            let limit = self.shared.front().map_or(self.end, |s| s.at);
             if self.pos < limit {
                 let k = n.min(limit - self.pos);
                 self.pos += k;
@@ -154,7 +161,7 @@ impl Outgoing {
         // A shared chunk fully written leaves nothing else to do; inline bytes
         // fully written let the buffer start over.
         if self.queued == 0 {
-            self.buf.clear();
+            self.end = 0;
             self.pos = 0;
             self.shared.clear();
         }
@@ -164,6 +171,7 @@ impl Outgoing {
     pub(crate) fn shrink_if_idle(&mut self, retain: usize) {
         if self.queued == 0 && self.buf.capacity() > retain {
             self.buf = Vec::new();
+            self.end = 0;
             self.shared = VecDeque::new();
         }
     }
@@ -188,12 +196,10 @@ mod tests {
     fn inline_and_shared_come_out_in_order() {
         for step in [1, 2, 3, 7, 100] {
             let mut o = Outgoing::default();
-            o.inline_buf().extend_from_slice(b"ab");
-            o.commit_inline(2);
+            o.slot(2).copy_from_slice(b"ab");
             o.push_shared(Arc::from(&b"SHARED"[..]));
             o.push_shared(Arc::from(&b"TWO"[..]));
-            o.inline_buf().extend_from_slice(b"cd");
-            o.commit_inline(2);
+            o.slot(2).copy_from_slice(b"cd");
             o.push_shared(Arc::from(&b"END"[..]));
             let mut v: [&[u8]; 8] = [&[]; 8];
             let n = o.chunks(&mut v);
@@ -207,8 +213,7 @@ mod tests {
     #[test]
     fn chunks_after_partial_consume() {
         let mut o = Outgoing::default();
-        o.inline_buf().extend_from_slice(b"abc");
-        o.commit_inline(3);
+        o.slot(3).copy_from_slice(b"abc");
         o.push_shared(Arc::from(&b"XYZ"[..]));
         o.consume(4);
         let mut v: [&[u8]; 4] = [&[]; 4];

@@ -269,9 +269,9 @@ impl Connection {
     pub fn event(&self) -> Option<Event<'_>> {
         Some(match self.ready? {
             Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.assembly),
-            // Validated as it arrived; `from_utf8` only produces the `&str`.
+            // Validated as it arrived (every byte, and complete at the end).
             Ready::Assembled(MessageKind::Text) => {
-                Event::Text(str::from_utf8(&self.assembly).unwrap_or_default())
+                Event::Text(crate::utf8::validated_str(&self.assembly))
             }
             Ready::Chunk { kind, len, fin } => Event::Fragment {
                 kind,
@@ -281,7 +281,8 @@ impl Connection {
             Ready::InPlace { opcode, start, end } => {
                 let payload = &self.rx[self.rx_start + start..self.rx_start + end];
                 match opcode {
-                    OpCode::Text => Event::Text(str::from_utf8(payload).unwrap_or_default()),
+                    // Validated as it arrived (every byte, and complete at the end).
+                    OpCode::Text => Event::Text(crate::utf8::validated_str(payload)),
                     OpCode::Binary | OpCode::Continuation => Event::Binary(payload),
                     OpCode::Ping => Event::Ping(payload),
                     OpCode::Pong => Event::Pong(payload),

@@ -7,7 +7,6 @@ use super::{Connection, MessageKind, Role, State};
 use crate::close::{CloseCode, MAX_REASON_LEN};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use crate::mask::mask_extend;
 use crate::outgoing::SharedFrame;
 
 impl Connection {
@@ -362,14 +361,13 @@ fn encode_into(
     };
     let mut head = [0u8; MAX_HEADER_LEN];
     let hlen = header.encode(&mut head);
-    let buf = out.inline_buf();
-    buf.reserve(hlen + payload.len());
-    buf.extend_from_slice(&head[..hlen]);
+    let slot = out.slot(hlen + payload.len());
+    slot[..hlen].copy_from_slice(&head[..hlen]);
     match mask {
-        None => buf.extend_from_slice(payload),
-        Some(key) => mask_extend(buf, payload, key, 0),
+        None => slot[hlen..].copy_from_slice(payload),
+        // Masked while copying: one pass over the payload.
+        Some(key) => crate::mask::mask_into(&mut slot[hlen..], payload, key, 0),
     }
-    out.commit_inline(hlen + payload.len());
 }
 
 fn opcode_of(kind: MessageKind) -> OpCode {
