@@ -64,6 +64,10 @@ use crate::outgoing::Outgoing;
 use crate::rand::KeySource;
 use crate::utf8::Utf8Validator;
 
+/// How long after the last received frame buffers grown for large messages
+/// are given back (see [`Connection::poll_timeout`]).
+pub const IDLE_SHRINK: Duration = Duration::from_secs(1);
+
 /// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers
 /// do not; §7.1.1: the server closes the transport first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -428,6 +432,9 @@ impl Connection {
         }
         self.now = self.now.max(now);
         let now = self.now;
+        if now >= self.last_activity + IDLE_SHRINK && self.buffers_oversized() {
+            self.shrink_buffers();
+        }
         if let Some(deadline) = self.close_deadline {
             if now >= deadline && !self.should_close_transport() {
                 self.state = State::Closed;
@@ -463,15 +470,21 @@ impl Connection {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called,
     /// in the caller's clock, or `None` when nothing is scheduled.
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.should_close_transport() {
+            return None;
+        }
+        // Give large buffers back a moment after traffic stops.
+        let shrink = (self.clock_started && self.buffers_oversized())
+            .then(|| self.last_activity + IDLE_SHRINK);
         let keepalive = match (self.state, self.ping_outstanding, self.config.ping_interval) {
             (State::Open, Some((_, deadline)), _) => Some(deadline),
             (State::Open, None, Some(interval)) => Some(self.last_activity + interval),
             _ => None,
         };
-        match (keepalive, self.close_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [keepalive, self.close_deadline, shrink]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fails the connection: queues a Close frame with the error's code

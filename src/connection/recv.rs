@@ -46,14 +46,23 @@ impl Connection {
             return &mut self.rx[..];
         }
         let mut need = MIN_SPARE;
+        let mut cap = usize::MAX;
         if let Some(f) = &self.frame {
             if f.in_place {
                 let total = f.header_len + f.header.payload_len as usize;
-                need = need.max(total.saturating_sub(self.rx_end - self.rx_start));
+                let rest = total.saturating_sub(self.rx_end - self.rx_start);
+                need = need.max(rest);
+                if rest >= self.read_size {
+                    // A large frame: read up to its end and no further, so
+                    // the next frame starts at the front of the emptied
+                    // buffer instead of being moved there.
+                    cap = rest;
+                }
             }
         }
         self.reserve_rx(need);
-        &mut self.rx[self.rx_end..]
+        let end = self.rx.len().min(self.rx_end.saturating_add(cap));
+        &mut self.rx[self.rx_end..end]
     }
 
     /// Records that `n` bytes were read into the start of
@@ -191,12 +200,44 @@ impl Connection {
                 .next_power_of_two()
                 .clamp(base, self.read_size);
         }
-        if self.rx.len() > self.read_size {
-            self.rx.truncate(self.read_size);
-            self.rx.shrink_to(self.read_size);
+        // A buffer grown for large frames is kept while they keep coming
+        // (regrowing it per frame would cost a reallocation and a zeroing
+        // pass each time); it goes back once traffic drops, here or from
+        // the idle timer (`handle_timeout`).
+        if self.rx.len() > self.read_size && self.last_read < self.read_size / 4 {
+            self.shrink_buffers();
         } else if self.rx.len() < self.read_size {
             self.rx.resize(self.read_size, 0);
         }
+    }
+
+    /// Gives back memory beyond the idle sizes: the receive buffer (when it
+    /// holds nothing), the reassembly and send buffers (when empty).
+    pub(super) fn shrink_buffers(&mut self) {
+        if self.rx_start == self.rx_end && self.frame.is_none() && self.ready.is_none() {
+            let base = self.config.read_buffer_size.max(MIN_SPARE);
+            self.rx_start = 0;
+            self.rx_end = 0;
+            self.read_size = base;
+            if self.rx.len() > base {
+                self.rx.truncate(base);
+                self.rx.shrink_to(base);
+            }
+        }
+        if self.assembly.is_empty()
+            && self.message.is_none()
+            && self.assembly.capacity() > self.config.buffer_retain
+        {
+            self.assembly = alloc::vec::Vec::new();
+        }
+        self.out.shrink_if_idle(self.config.buffer_retain);
+    }
+
+    /// Whether some buffer holds more than it keeps when idle.
+    pub(super) fn buffers_oversized(&self) -> bool {
+        self.rx.len() > self.config.read_buffer_size.max(MIN_SPARE)
+            || self.assembly.capacity() > self.config.buffer_retain
+            || self.out.capacity() > self.config.buffer_retain
     }
 
     fn apply_release(&mut self) {
