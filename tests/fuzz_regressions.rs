@@ -111,3 +111,23 @@ fn event_after_feed_does_not_panic_when_the_buffer_shrinks() {
         "event() after feed returned {ev:?}"
     );
 }
+
+/// The same through the zero-copy read path (`read_buf` + `commit_read`):
+/// bytes read after the peer's Close are dropped, not buffered.
+#[test]
+fn input_read_into_read_buf_after_close_is_not_buffered() {
+    let mut client = rfc6455::Connection::client(rfc6455::Config::default());
+    client.feed(&[0x88, 0x02, 0x03, 0xe8]);
+    assert!(matches!(
+        client.next_event(),
+        Ok(Some(rfc6455::Event::Close(_)))
+    ));
+    for _ in 0..100 {
+        let buf = client.read_buf();
+        let n = buf.len().min(1000);
+        buf[..n].fill(0x81);
+        client.commit_read(n);
+        assert_eq!(client.next_event(), Ok(None));
+        assert_eq!(client.buffered_input(), 0);
+    }
+}

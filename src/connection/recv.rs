@@ -77,6 +77,10 @@ impl Connection {
             n <= offered,
             "commit_read: more bytes than read_buf offered"
         );
+        if self.discarding_input() {
+            // Nothing more is decoded after a Close or a failure.
+            return;
+        }
         self.rx_end += n;
         self.last_read = n;
         // A read that filled a good-sized buffer suggests more is waiting:
