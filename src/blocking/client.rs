@@ -2,10 +2,10 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::error::{is_retry, Error};
-use super::websocket::{Hooks, WebSocket};
+use super::error::Error;
+use super::websocket::{read_head, Hooks, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::handshake::{ClientHandshake, ClientOptions, Response, Uri};
@@ -139,35 +139,11 @@ fn handshake<S: Read + Write>(
     #[cfg(not(feature = "deflate"))]
     let options = &config.options;
     let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
-    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
     stream.write_all(hs.request_bytes())?;
     stream.flush()?;
-    let mut buf = [0u8; 4096];
-    let result = loop {
-        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break Err(Error::HandshakeTimeout);
-            }
-            hook(&stream, Some(left))?;
-        }
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if is_retry(&e) && deadline.is_some() => continue,
-            Err(e) => break Err(e.into()),
-        };
-        match hs.feed(&buf[..n]) {
-            Ok(None) => {}
-            Ok(Some((response, used))) => break Ok((response, buf[used..n].to_vec())),
-            Err(e) => break Err(e.into()),
-        }
-    };
-    if let Some(hook) = hooks.set_read_timeout {
-        hook(&stream, None)?;
-    }
-    let (response, leftover) = result?;
+    let (response, leftover) = read_head(&mut stream, &hooks, config.handshake_timeout, |bytes| {
+        Ok(hs.feed(bytes)?)
+    })?;
     #[allow(unused_mut)]
     let mut conn = Connection::client_with_keys(config.config.clone(), keys);
     #[cfg(feature = "deflate")]

@@ -3,11 +3,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use std::vec::Vec;
 
-use super::error::{is_retry, Error};
-use super::websocket::{Hooks, WebSocket};
+use super::error::Error;
+use super::websocket::{read_head, Hooks, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
@@ -223,36 +223,18 @@ fn read_request_inner<S: Read + Write>(
     hooks: Hooks<S>,
 ) -> Result<Incoming<S>, Error> {
     let mut hs = ServerHandshake::new(config.limits);
-    let deadline = config.handshake_timeout.map(|t| Instant::now() + t);
-    let mut buf = [0u8; 4096];
-    let result = loop {
-        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break Err(Error::HandshakeTimeout);
-            }
-            hook(&stream, Some(left))?;
+    let read = read_head(&mut stream, &hooks, config.handshake_timeout, |bytes| {
+        Ok(hs.feed(bytes)?)
+    });
+    let (request, leftover) = match read {
+        Ok(head) => head,
+        Err(Error::Handshake(e)) => {
+            // Answer what we can (400, 426, 431) before giving up.
+            send_error_response(&mut stream, &e);
+            return Err(Error::Handshake(e));
         }
-        let n = match stream.read(&mut buf) {
-            Ok(0) => break Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if is_retry(&e) && deadline.is_some() => continue,
-            Err(e) => break Err(e.into()),
-        };
-        match hs.feed(&buf[..n]) {
-            Ok(None) => {}
-            Ok(Some((request, used))) => break Ok((request, buf[used..n].to_vec())),
-            Err(e) => {
-                send_error_response(&mut stream, &e);
-                break Err(e.into());
-            }
-        }
+        Err(e) => return Err(e),
     };
-    if let Some(hook) = hooks.set_read_timeout {
-        hook(&stream, None)?;
-    }
-    let (request, leftover) = result?;
     Ok(Incoming {
         stream,
         request,

@@ -36,6 +36,45 @@ impl Hooks<TcpStream> {
     }
 }
 
+/// Reads an HTTP head from `stream` within `timeout` (enforced through the
+/// read-timeout hook, where there is one), handing each read to `feed`
+/// until it returns the parsed head and how many bytes of that read it used.
+/// Returns the head and the bytes that followed it (the first frames).
+pub(crate) fn read_head<S: Read, T>(
+    stream: &mut S,
+    hooks: &Hooks<S>,
+    timeout: Option<Duration>,
+    mut feed: impl FnMut(&[u8]) -> Result<Option<(T, usize)>, Error>,
+) -> Result<(T, std::vec::Vec<u8>), Error> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut buf = [0u8; 4096];
+    let result = loop {
+        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(Error::HandshakeTimeout);
+            }
+            hook(stream, Some(left))?;
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => break Err(Error::Io(io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_retry(&e) && deadline.is_some() => continue,
+            Err(e) => break Err(e.into()),
+        };
+        match feed(&buf[..n]) {
+            Ok(None) => {}
+            Ok(Some((head, used))) => break Ok((head, buf[used..n].to_vec())),
+            Err(e) => break Err(e),
+        }
+    };
+    if let Some(hook) = hooks.set_read_timeout {
+        hook(stream, None)?;
+    }
+    result
+}
+
 /// A WebSocket over a stream `S: Read + Write`.
 ///
 /// Reading: [`read`](Self::read) (owned [`Message`]) or
