@@ -20,9 +20,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ClientConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
+    // Offer `client_no_context_takeover` (we commit to resetting our own
+    // context, RFC 7692 §7.1.1.2), which lets the runner's server exercise
+    // every parameter combination of section 13; leave the server's choice open.
     let mut deflate = rfc6455::deflate::DeflateConfig::default();
     deflate.server_no_context_takeover = false;
-    deflate.client_no_context_takeover = false;
+    deflate.client_no_context_takeover = true;
     deflate.threshold = 0;
     deflate.level = 1;
     config.deflate = Some(deflate);
