@@ -123,6 +123,55 @@ for t in $TARGETS; do
         for f in hello hello_masked fragmented ping pong_masked close stream_unmasked stream_masked binary_256; do
             seed "$t" "$f" "" "$f"
         done
+        # Leading 01: negotiate deflate (then the Deflate fields).
+        for f in hello fragmented stream_unmasked binary_256; do
+            seed "$t" "deflate_$f" "01 00 01 06 07 00 06" "$f"
+        done
+        ;;
+    deflate_connection)
+        # Prefix: deflate byte (bit 0 client, bits 1-2 no_context_takeover
+        # server/client, bits 3-4 level, bit 5 threshold, bit 7 plaintext
+        # mode), window-bits byte (76: 15 both ways), then the connection
+        # prefix as for server_connection. See the target's header.
+        # RFC 7692 §7.2.3 frames (server to client, unmasked): "Hello"
+        # compressed; twice with context takeover; a stored block;
+        # fragmented; with BFINAL; empty messages.
+        hex "c1 07 f2 48 cd c9 c9 07 00" > "$SEEDS/dfl_hello"
+        hex "c1 07 f2 48 cd c9 c9 07 00 c1 05 f2 00 11 00 00" > "$SEEDS/dfl_hello_twice"
+        hex "c1 0b 00 05 00 fa ff 48 65 6c 6c 6f 00" > "$SEEDS/dfl_stored"
+        hex "41 03 f2 48 cd 80 04 c9 c9 07 00" > "$SEEDS/dfl_fragmented"
+        hex "c1 08 f3 48 cd c9 c9 07 00 00" > "$SEEDS/dfl_bfinal"
+        hex "c1 01 00 c2 01 00" > "$SEEDS/dfl_empty"
+        # The same, masked with a zero key, for the server role.
+        hex "c1 87 00 00 00 00 f2 48 cd c9 c9 07 00" > "$SEEDS/dflm_hello"
+        hex "c1 87 00 00 00 00 f2 48 cd c9 c9 07 00 c1 85 00 00 00 00 f2 00 11 00 00" > "$SEEDS/dflm_hello_twice"
+        hex "c1 8b 00 00 00 00 00 05 00 fa ff 48 65 6c 6c 6f 00" > "$SEEDS/dflm_stored"
+        hex "41 83 00 00 00 00 f2 48 cd 80 84 00 00 00 00 c9 c9 07 00" > "$SEEDS/dflm_fragmented"
+        hex "c1 88 00 00 00 00 f3 48 cd c9 c9 07 00 00" > "$SEEDS/dflm_bfinal"
+        hex "c1 81 00 00 00 00 00 c2 81 00 00 00 00 00" > "$SEEDS/dflm_empty"
+        for d in hello hello_twice stored fragmented bfinal empty; do
+            seed "$t" "client_$d" "01 76 00 00" "dfl_$d"
+            seed "$t" "client_${d}_nct_w9" "07 70 01 00 01" "dfl_$d"  # no takeover, bytewise
+            seed "$t" "server_$d" "00 76 00 00" "dflm_$d"
+            seed "$t" "server_${d}_sends" "00 76 82 03 02 05 01 21 0e" "dflm_$d"
+        done
+        seed "$t" "server_hello_then_close" "00 76 00 00" "dflm_hello" "close_masked"
+        seed "$t" "client_hello_then_plain" "01 76 00 00" "dfl_hello" "hello" "close"
+        # Plaintext mode (bit 7): messages split at FF; first byte: bit 0
+        # text, bits 1-2 both set: uncompressed, bits 4-7 fragments.
+        printf '\x80\x76\x00\x00\x01Hello, Hello, Hello\xff\x00\x01\x02\x03\x01\x02\x03\xff\x31fragmented text, fragmented text\xff\x07Hello\xff\x01' > "fuzz/corpus/$t/seed_plain_server"
+        printf '\x81\x76\x00\x00\x01Hello, Hello, Hello\xff\x00\x01\x02\x03\x01\x02\x03\xff\x31fragmented text, fragmented text\xff\x07Hello\xff\x01' > "fuzz/corpus/$t/seed_plain_client"
+        printf '\x87\x70\x03\x00\x03\x07\x81\x21\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xff\x41abcabcabcabcabcabcabc' > "fuzz/corpus/$t/seed_plain_nct_chunks"
+        printf '\xa0\x73\x82\x03\x02\x05\x01\x21\x0e\x01Hello\xff\x01Hello\xff\x01Hello' > "fuzz/corpus/$t/seed_plain_sends"
+        # A decompression bomb (if python3 is there): 256 KiB of zeros,
+        # compressed, past the 64 KiB message limit.
+        if command -v python3 >/dev/null 2>&1; then
+            python3 -c 'import sys, zlib
+c = zlib.compressobj(9, zlib.DEFLATED, -15)
+p = (c.compress(bytes(256 << 10)) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+sys.stdout.buffer.write(bytes([1, 0x76, 0, 0, 0xc2, 126]) + len(p).to_bytes(2, "big") + p)' \
+                > "fuzz/corpus/$t/seed_bomb_client"
+        fi
         ;;
     handshake_request)
         # Prefix: number of chunk-size bytes, chunk sizes.

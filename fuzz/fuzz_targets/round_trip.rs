@@ -1,12 +1,14 @@
 //! Structured round trip: a list of operations is sent by one role and fed,
 //! in fuzz-chosen chunks, to the other; what is received must equal what was
-//! sent, with no error.
+//! sent, with no error. Optionally with permessage-deflate negotiated on
+//! both ends (same parameters), so compressed messages round-trip too.
 #![no_main]
 
 mod common;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use rfc6455::deflate::{DeflateConfig, Negotiated};
 use rfc6455::{CloseCode, Config, Connection, Message, MessageKind, Role};
 
 #[derive(Arbitrary, Debug)]
@@ -26,6 +28,23 @@ enum Op {
     },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
+    /// `send_uncompressed` (RSV1 clear even with deflate on).
+    Uncompressed { text: bool, data: Vec<u8> },
+}
+
+/// permessage-deflate parameters both ends agree on.
+#[derive(Arbitrary, Debug)]
+struct Deflate {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    /// 9 + x % 7.
+    server_bits: u8,
+    /// 8 + x % 8 (a client window of 8 bits: its messages go uncompressed).
+    client_bits: u8,
+    /// Threshold 0 when < 128, else x - 128.
+    threshold: u8,
+    /// x % 10.
+    level: u8,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -37,6 +56,7 @@ enum Close {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
+    deflate: Option<Deflate>,
     client_sends: bool,
     key: [u8; 4],
     ops: Vec<Op>,
@@ -103,6 +123,27 @@ fuzz_target!(|input: Input| {
     };
     let sender_role = if input.client_sends { Role::Client } else { Role::Server };
 
+    let mut compress_all = false;
+    if let Some(d) = &input.deflate {
+        let agreed = Negotiated {
+            server_no_context_takeover: d.server_no_context_takeover,
+            client_no_context_takeover: d.client_no_context_takeover,
+            server_max_window_bits: 9 + d.server_bits % 7,
+            client_max_window_bits: 8 + d.client_bits % 8,
+        };
+        let mut dc = DeflateConfig::default();
+        dc.threshold = if d.threshold < 128 { 0 } else { (d.threshold - 128) as usize };
+        dc.level = (d.level % 10) as u32;
+        sender.enable_deflate(agreed, &dc);
+        receiver.enable_deflate(agreed, &dc);
+        let sender_bits = match sender_role {
+            Role::Server => agreed.server_max_window_bits,
+            Role::Client => agreed.client_max_window_bits,
+        };
+        compress_all = dc.threshold == 0 && sender_bits >= 9;
+    }
+    let mut data_messages = 0usize;
+
     let mut expected: Vec<Message> = Vec::new();
     let mut total = 0usize;
     for op in input.ops.iter().take(64) {
@@ -164,6 +205,24 @@ fuzz_target!(|input: Input| {
                 sender.send_pong(p).unwrap();
                 expected.push(Message::Pong(p.to_vec()));
             }
+            Op::Uncompressed { text, data } => {
+                if *text {
+                    let valid = match core::str::from_utf8(data) {
+                        Ok(s) => s.len(),
+                        Err(e) => e.valid_up_to(),
+                    };
+                    let s = core::str::from_utf8(&data[..valid]).unwrap();
+                    sender.send_uncompressed(MessageKind::Text, s.as_bytes()).unwrap();
+                    expected.push(Message::Text(s.into()));
+                } else {
+                    sender.send_uncompressed(MessageKind::Binary, data).unwrap();
+                    expected.push(Message::Binary(data.clone()));
+                }
+                continue;
+            }
+        }
+        if matches!(op, Op::Text(_) | Op::Binary(_) | Op::Big { .. } | Op::Fragmented { .. }) {
+            data_messages += 1;
         }
     }
     match &input.close {
@@ -184,7 +243,11 @@ fuzz_target!(|input: Input| {
     }
 
     // Collect the wire bytes, checking them as they go.
-    let mut checker = common::SentChecker::new(sender_role);
+    let mut checker = if input.deflate.is_some() {
+        common::SentChecker::with_deflate(sender_role, None)
+    } else {
+        common::SentChecker::new(sender_role)
+    };
     let mut wire = Vec::with_capacity(sender.output().len());
     while !sender.output().is_empty() {
         let out = sender.output();
@@ -195,6 +258,12 @@ fuzz_target!(|input: Input| {
         out.consume(n);
     }
     checker.finish_stream(true);
+    if compress_all {
+        // Threshold 0: every data message goes out compressed.
+        assert_eq!(checker.compressed_frames, data_messages, "compressed messages sent");
+    } else if input.deflate.is_none() {
+        assert_eq!(checker.compressed_frames, 0);
+    }
 
     // Feed them to the other role in fuzz-chosen chunks.
     let mut got: Vec<Message> = Vec::new();

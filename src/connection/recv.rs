@@ -252,7 +252,12 @@ impl Connection {
             Release::Rx(n) => self.rx_start += n,
             Release::Message => {
                 self.assembly.clear();
-                if self.assembly.capacity() > self.config.buffer_retain {
+                // Kept while messages keep coming (regrowing it per message
+                // costs reallocations); a large one is dropped at once, the
+                // rest by the idle timer (`shrink_buffers`).
+                if self.assembly.capacity()
+                    > self.config.max_read_size.max(self.config.buffer_retain)
+                {
                     self.assembly = alloc::vec::Vec::new();
                 }
             }
@@ -582,7 +587,9 @@ impl Connection {
                 apply_mask(&mut self.rx[a..b], key, f.done);
             }
             if f.compressed {
-                self.inflate_into_assembly(a, b, kind, false)?;
+                // The message's last bytes go in with the tail, in one call.
+                let last = f.done + take == len && f.header.fin;
+                self.inflate_into_assembly(a, b, kind, last)?;
                 self.rx_start = b;
             } else {
                 if kind == MessageKind::Text {
@@ -603,7 +610,8 @@ impl Connection {
         let fin = complete && f.header.fin;
         if fin {
             self.message = None;
-            if f.compressed {
+            if f.compressed && take == 0 {
+                // An empty last frame: only the tail remains.
                 self.inflate_into_assembly(0, 0, kind, true)?;
             }
             if kind == MessageKind::Text && !self.utf8.is_complete() {
@@ -649,7 +657,9 @@ impl Connection {
         let Some(d) = self.deflate.as_mut() else {
             return Ok(());
         };
-        if end {
+        if end && a < b {
+            d.rx.inflate_last(&self.rx[a..b], &mut self.assembly, limit)?;
+        } else if end {
             d.rx.finish_message(&mut self.assembly, limit)?;
         } else {
             d.rx.inflate(&self.rx[a..b], &mut self.assembly, limit)?;

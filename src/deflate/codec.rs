@@ -13,7 +13,7 @@ pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// Output is produced at most this much at a time, so a decompression bomb is
 /// caught within one step of crossing the limit.
-const STEP: usize = 16 << 10;
+const STEP: usize = 64 << 10;
 
 /// One direction's compressor. With `no_context_takeover` the state is
 /// dropped after every message, so an idle connection keeps none.
@@ -88,13 +88,20 @@ impl Deflater {
 pub(crate) struct Inflater {
     state: Option<Decompress>,
     keep: bool,
+    /// A short last piece of a message with the tail appended, so that it
+    /// is inflated in one call rather than two.
+    scratch: Vec<u8>,
 }
+
+/// Last pieces up to this size are joined with the tail (one library call).
+const JOIN_LIMIT: usize = 16 << 10;
 
 impl Inflater {
     pub(crate) fn new(no_context_takeover: bool) -> Self {
         Inflater {
             state: None,
             keep: !no_context_takeover,
+            scratch: Vec::new(),
         }
     }
 
@@ -150,6 +157,32 @@ impl Inflater {
             }
             step = (step * 2).min(STEP);
         }
+    }
+
+    /// Inflates the last piece of a message together with the tail the
+    /// sender removed, and ends the message.
+    pub(crate) fn inflate_last(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), Error> {
+        if input.len() > JOIN_LIMIT {
+            self.inflate(input, out, limit)?;
+            return self.finish_message(out, limit);
+        }
+        let mut joined = core::mem::take(&mut self.scratch);
+        joined.clear();
+        joined.extend_from_slice(input);
+        joined.extend_from_slice(&TAIL);
+        let r = self.inflate(&joined, out, limit);
+        if self.keep {
+            self.scratch = joined;
+        }
+        if !self.keep || r.is_err() {
+            self.state = None;
+        }
+        r
     }
 
     /// Ends a message: inflates the tail the sender removed, and drops the

@@ -2,7 +2,8 @@
 //! bytes, a checker of the bytes a connection sends, deterministic keys.
 #![allow(dead_code)]
 
-use rfc6455::frame::{FrameHeader, OpCode};
+use rfc6455::deflate::{DeflateConfig, Negotiated};
+use rfc6455::frame::{FrameHeader, OpCode, RSV1};
 use rfc6455::mask::apply_mask;
 use rfc6455::rand::KeySource;
 use rfc6455::{CloseCode, Config, Connection, Error, Message, MessageKind, Role, State};
@@ -50,6 +51,17 @@ pub struct SentChecker {
     /// Close codes (None: empty body) the next Close frames must carry.
     pub expect_close: Option<Option<u16>>,
     pub frames: usize,
+    /// permessage-deflate on: RSV1 may mark a message's first frame.
+    deflate: bool,
+    /// Whether the message being sent is compressed (its text is checked by
+    /// the peer, after inflating).
+    compressed: bool,
+    /// Data frames sent with RSV1.
+    pub compressed_frames: usize,
+    /// With deflate: a peer connection (same parameters) that must decode
+    /// everything sent without error.
+    peer: Option<Connection>,
+    pub peer_messages: usize,
 }
 
 impl SentChecker {
@@ -62,7 +74,22 @@ impl SentChecker {
             text: Vec::new(),
             expect_close: None,
             frames: 0,
+            deflate: false,
+            compressed: false,
+            compressed_frames: 0,
+            peer: None,
+            peer_messages: 0,
         }
+    }
+
+    /// A checker for a connection with permessage-deflate on; with `peer`,
+    /// everything sent is also fed to that (opposite-role, same-parameter)
+    /// connection, which must decode it without error.
+    pub fn with_deflate(role: Role, peer: Option<Connection>) -> Self {
+        let mut c = SentChecker::new(role);
+        c.deflate = true;
+        c.peer = peer;
+        c
     }
 
     pub fn close_seen(&self) -> bool {
@@ -72,6 +99,20 @@ impl SentChecker {
     /// Takes bytes the connection sent, in order.
     pub fn push(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
+        if let Some(peer) = self.peer.as_mut() {
+            peer.feed(bytes);
+            loop {
+                match peer.next_message() {
+                    Ok(Some(_)) => self.peer_messages += 1,
+                    Ok(None) => break,
+                    Err(e) => panic!(
+                        "the peer failed with {e:?} decoding what was sent (after {} messages)",
+                        self.peer_messages
+                    ),
+                }
+            }
+            let _ = peer.take_output();
+        }
         loop {
             let (h, hl) = match FrameHeader::parse(&self.pending) {
                 Ok(Some(x)) => x,
@@ -91,7 +132,14 @@ impl SentChecker {
     fn frame(&mut self, h: FrameHeader, payload: &mut [u8]) {
         self.frames += 1;
         assert!(!self.close_seen, "frame {h:?} sent after a Close frame");
-        assert_eq!(h.rsv, 0, "RSV bits sent without an extension");
+        let data_first = matches!(h.opcode, OpCode::Text | OpCode::Binary);
+        if self.deflate && data_first && h.rsv == RSV1 {
+            self.compressed_frames += 1;
+        } else if self.deflate {
+            assert_eq!(h.rsv, 0, "RSV bits {:#b} sent on a {:?} frame", h.rsv, h.opcode);
+        } else {
+            assert_eq!(h.rsv, 0, "RSV bits sent without an extension");
+        }
         match self.role {
             Role::Client => assert!(h.mask.is_some(), "client sent an unmasked frame"),
             Role::Server => assert!(h.mask.is_none(), "server sent a masked frame"),
@@ -134,7 +182,8 @@ impl SentChecker {
                     MessageKind::Binary
                 };
                 self.text.clear();
-                if kind == MessageKind::Text {
+                self.compressed = h.rsv == RSV1;
+                if kind == MessageKind::Text && !self.compressed {
                     self.text.extend_from_slice(payload);
                 }
                 if h.fin {
@@ -145,7 +194,7 @@ impl SentChecker {
             }
             OpCode::Continuation => {
                 let kind = self.open.expect("continuation sent with no message open");
-                if kind == MessageKind::Text {
+                if kind == MessageKind::Text && !self.compressed {
                     self.text.extend_from_slice(payload);
                 }
                 if h.fin {
@@ -157,7 +206,7 @@ impl SentChecker {
     }
 
     fn finish(&mut self, kind: MessageKind) {
-        if kind == MessageKind::Text {
+        if kind == MessageKind::Text && !self.compressed {
             assert!(
                 core::str::from_utf8(&self.text).is_ok(),
                 "text message sent is not UTF-8"
@@ -243,6 +292,35 @@ fn write_out(conn: &mut Connection, checker: &mut SentChecker, mut limit: usize)
 /// the rest, 1-127 = that many, 128-255 = (b - 127) * 256), then the op bytes
 /// (cycled, one after each chunk), then the bytes received.
 pub fn run_connection(role: Role, input: &[u8]) {
+    run_connection_with(role, input, None)
+}
+
+/// The length of the control prefix `run_connection` reads from `input`.
+pub fn prefix_len(input: &[u8]) -> usize {
+    let flags = input.first().copied().unwrap_or(0);
+    let b1 = input.get(1).copied().unwrap_or(0);
+    (2 + (flags & 0x0f) as usize + (b1 & 0x0f) as usize).min(input.len())
+}
+
+/// A connection of the other role with the same deflate parameters and
+/// generous limits: decodes what `role` sends.
+pub fn deflate_peer(role: Role, agreed: Negotiated, dc: &DeflateConfig) -> Connection {
+    let mut c = Config::default();
+    c.max_frame_size = 1 << 20;
+    c.max_message_size = 1 << 20;
+    let mut peer = match role {
+        Role::Server => Connection::client_with_keys(c, FixedKeys([1, 2, 3, 4])),
+        Role::Client => Connection::server(c),
+    };
+    peer.enable_deflate(agreed, dc);
+    peer
+}
+
+/// `run_connection`, optionally with permessage-deflate negotiated: the
+/// connection calls `enable_deflate`, everything it sends is decoded by a
+/// peer with the same parameters, and the receive and reassembly buffers
+/// may hold up to `max_message_size` + 16 KiB of inflated output.
+pub fn run_connection_with(role: Role, input: &[u8], deflate: Option<(Negotiated, DeflateConfig)>) {
     let mut r = Bytes::new(input);
     let flags = r.byte();
     let b1 = r.byte();
@@ -271,11 +349,20 @@ pub fn run_connection(role: Role, input: &[u8]) {
         }
     };
     if flags & 0x20 != 0 {
-        conn.set_allowed_rsv(0b100);
+        // With deflate, RSV2 too (RSV1 is deflate's).
+        conn.set_allowed_rsv(if deflate.is_some() { 0b010 } else { 0b100 });
     }
     let partial_writes = flags & 0x40 != 0;
 
-    let mut checker = SentChecker::new(role);
+    let mut checker = match &deflate {
+        Some((agreed, dc)) => {
+            conn.enable_deflate(*agreed, dc);
+            assert!(conn.deflate_enabled());
+            SentChecker::with_deflate(role, Some(deflate_peer(role, *agreed, dc)))
+        }
+        None => SentChecker::new(role),
+    };
+    let mut max_chunk = 0usize;
     let mut closed_event = false;
     let mut errored = false;
     let mut eof = false;
@@ -318,6 +405,7 @@ pub fn run_connection(role: Role, input: &[u8]) {
             }
             at += n;
             chunk = n;
+            max_chunk = max_chunk.max(n);
         }
 
         // ---- drain events ----
@@ -369,11 +457,30 @@ pub fn run_connection(role: Role, input: &[u8]) {
                     if let Error::FrameTooLarge { size, limit } = e {
                         assert!(size > limit as u64 && limit == max_frame);
                     }
+                    if let Error::MessageTooLarge { limit } = e {
+                        assert_eq!(limit, max_message, "{e:?}");
+                    }
+                    if e == Error::InvalidCompressedData {
+                        assert!(deflate.is_some(), "{e:?} without deflate");
+                        assert_eq!(e.close_code(), Some(CloseCode::new(1007)));
+                    }
                 }
             }
         }
 
         // ---- bounds ----
+        if deflate.is_some() {
+            // Receive buffer (a frame, or a chunk fed whole, with growth
+            // slack), reassembly buffer (inflated output: the message limit
+            // plus one 16 KiB inflate step), compression scratch.
+            let held = conn.buffer_capacity().saturating_sub(conn.output().capacity());
+            let rx = 2 * (max_frame + 14 + max_chunk).max(16 << 10);
+            let bound = rx + max_message + (16 << 10) + 1 + (64 << 10);
+            assert!(
+                held <= bound,
+                "connection buffers hold {held} bytes (bound {bound}, max_chunk {max_chunk})"
+            );
+        }
         // While decoding goes on, what stays buffered after draining is at
         // most one incomplete frame.
         if !closed_event && !errored {
