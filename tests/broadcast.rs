@@ -411,3 +411,36 @@ fn keepalive_pings_clients_that_stay_connected() {
     expect_line(&mut ws, &format!("User{port} says: alive"));
     ws.close(CloseCode::NORMAL, "").unwrap();
 }
+
+/// The chat negotiates permessage-deflate with browsers: Chromium offers
+/// `permessage-deflate; client_max_window_bits`. A client making exactly that
+/// offer gets it accepted, and its compressed messages are chatted.
+#[test]
+fn negotiates_deflate_with_a_chromium_offer() {
+    let server = Server::start(&["--ping-interval", "0"]);
+    let mut deflate = rfc6455::deflate::DeflateConfig::default();
+    deflate.server_no_context_takeover = false;
+    deflate.client_no_context_takeover = false;
+    deflate.threshold = 0;
+    assert_eq!(
+        deflate.client_offer(),
+        "permessage-deflate; client_max_window_bits"
+    );
+    let mut config = blocking::ClientConfig::default();
+    config.deflate = Some(deflate);
+    let (mut ws, response) = blocking::connect_with(&server.url(), &config).expect("connect");
+    let answer = response
+        .header("sec-websocket-extensions")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default();
+    assert!(
+        answer.starts_with("permessage-deflate"),
+        "answer: {answer:?}"
+    );
+    assert!(ws.connection().deflate_enabled());
+    let port = ws.get_ref().local_addr().unwrap().port();
+    expect_line(&mut ws, &format!("User{port} just connected."));
+    let line = "hello, compressed ".repeat(20);
+    ws.send_text(&line).unwrap();
+    expect_line(&mut ws, &format!("User{port} says: {line}"));
+}
