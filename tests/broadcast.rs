@@ -3,12 +3,13 @@
 
 mod net;
 
+mod examples_bin;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,50 +17,9 @@ use net::{raw_client, read_frame, ChildGuard, LONG};
 use rfc6455::blocking::{self, Error, WebSocket};
 use rfc6455::{CloseCode, Message};
 
-/// The example's binary, next to this test's (`target/<profile>/examples`).
-/// `cargo test --test broadcast` does not build examples, so build it here
-/// (a no-op when it is up to date).
+/// The broadcast example's binary (built on first use).
 fn broadcast_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe
-            .parent() // deps
-            .and_then(|d| d.parent())
-            .expect("test binary in target/<profile>/deps")
-            .to_path_buf();
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("broadcast{}", std::env::consts::EXE_SUFFIX));
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "--example",
-            "broadcast",
-            "--manifest-path",
-        ])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        if let Some(target) = profile_dir.parent() {
-            if target.join("CACHEDIR.TAG").exists() {
-                cmd.env("CARGO_TARGET_DIR", target);
-            }
-        }
-        match cmd.output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "building the broadcast example failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => eprintln!("cannot run cargo: {e}"),
-        }
-        assert!(bin.exists(), "no broadcast example at {}", bin.display());
-        bin
-    })
-    .clone()
+    examples_bin::example("broadcast")
 }
 
 /// A running broadcast server; killed when dropped.

@@ -2,12 +2,12 @@
 //! broadcast examples and of small upstreams written here, and driven over
 //! loopback with the blocking client.
 
+mod examples_bin;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,52 +19,7 @@ use rfc6455::{CloseCode, Message, MessageKind};
 /// An upper bound on any single wait, so that a bug fails instead of hanging.
 const LONG: Duration = Duration::from_secs(20);
 
-/// `target/<profile>`, the directory holding this test's `deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent() // deps
-        .and_then(|d| d.parent())
-        .expect("test binary in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// The path of example `name`. `cargo test --test proxy` does not build
-/// examples, so the first call builds the ones used here (a no-op when they
-/// are up to date).
-fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let dir = profile_dir();
-    BUILT.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet"]);
-        for ex in ["proxy", "echo_server", "broadcast"] {
-            cmd.args(["--example", ex]);
-        }
-        cmd.arg("--manifest-path")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        if let Some(target) = dir.parent() {
-            if target.join("CACHEDIR.TAG").exists() {
-                cmd.env("CARGO_TARGET_DIR", target);
-            }
-        }
-        match cmd.output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!(
-                "building the examples failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => eprintln!("cannot run cargo: {e}"),
-        }
-    });
-    let bin = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "no {name} example at {}", bin.display());
-    bin
-}
+use examples_bin::example;
 
 /// A running example process, killed when dropped. Its stderr is collected.
 struct Proc {
