@@ -110,15 +110,21 @@ fuzz_target!(|input: Input| {
     config.read_buffer_size = 512;
     config.max_read_size = 16 << 10;
 
+    // Messages are generated up to BIG_LIMIT; compressed, incompressible
+    // data grows by a few bytes per stored block, so the receiver's wire
+    // limits leave room for that (its inflated-size limit still applies).
+    let mut receiver_config = config.clone();
+    receiver_config.max_frame_size = BIG_LIMIT + BIG_LIMIT / 64 + 1024;
+    receiver_config.max_message_size = BIG_LIMIT + BIG_LIMIT / 64 + 1024;
     let (mut sender, mut receiver) = if input.client_sends {
         (
-            Connection::client_with_keys(config.clone(), common::FixedKeys(input.key)),
-            Connection::server(config),
+            Connection::client_with_keys(config, common::FixedKeys(input.key)),
+            Connection::server(receiver_config),
         )
     } else {
         (
-            Connection::server(config.clone()),
-            Connection::client_with_keys(config, common::FixedKeys(input.key)),
+            Connection::server(config),
+            Connection::client_with_keys(receiver_config, common::FixedKeys(input.key)),
         )
     };
     let sender_role = if input.client_sends { Role::Client } else { Role::Server };
@@ -140,7 +146,13 @@ fuzz_target!(|input: Input| {
             Role::Server => agreed.server_max_window_bits,
             Role::Client => agreed.client_max_window_bits,
         };
-        compress_all = dc.threshold == 0 && sender_bits >= 9;
+        let sender_keeps_context = match sender_role {
+            Role::Server => !agreed.server_no_context_takeover,
+            Role::Client => !agreed.client_no_context_takeover,
+        };
+        // Without context takeover a whole message that does not shrink is
+        // sent uncompressed, so "every message compressed" holds only with it.
+        compress_all = dc.threshold == 0 && sender_bits >= 9 && sender_keeps_context;
     }
     let mut data_messages = 0usize;
 
