@@ -323,33 +323,3 @@ fn compressed_message_over_the_limit_fails_with_1009() {
     assert_eq!(err, Some(Error::MessageTooLarge { limit: 10_000 }));
     assert_eq!(sent_close_code(&server.take_output()), Some(1009));
 }
-
-#[test]
-fn incompressible_message_goes_out_uncompressed_without_context_takeover() {
-    // Pseudo-random bytes do not compress: without context takeover the
-    // message is sent as it is (RSV1 clear), no larger than the original.
-    let mut x: u32 = 12345;
-    let data: Vec<u8> = (0..4096)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    let mut p = pair(agreed(true), &zero_threshold());
-    p.server.send_binary(&data).unwrap();
-    let wire = p.server.take_output();
-    assert_eq!(wire[0], 0x82, "RSV1 clear");
-    assert_eq!(wire.len(), 4 + data.len());
-    let (msgs, err) = feed_all(&mut p.client, &wire);
-    assert_eq!((msgs, err), (vec![Message::Binary(data.clone())], None));
-    // With context takeover it stays compressed (the peer's window follows
-    // the stream), even if larger.
-    let mut p = pair(agreed(false), &zero_threshold());
-    p.server.send_binary(&data).unwrap();
-    let wire = p.server.take_output();
-    assert_eq!(wire[0], 0xC2, "RSV1 set");
-    let (msgs, err) = feed_all(&mut p.client, &wire);
-    assert_eq!((msgs, err), (vec![Message::Binary(data)], None));
-}

@@ -320,18 +320,12 @@ fn encode_data(
     if let (true, Some(d)) = (compress, deflate) {
         d.scratch.clear();
         d.tx.compress(payload, &mut d.scratch, fin);
-        // A whole message that did not shrink goes out as it is when no
-        // context is kept (the compressor's state is dropped anyway, so the
-        // peer's inflater is not left behind).
-        let whole = fin && opcode != OpCode::Continuation;
-        let (rsv, body) = if whole && !d.tx.keeps_context() && d.scratch.len() >= payload.len() {
-            (0, payload)
-        } else if opcode == OpCode::Continuation {
-            (0, &d.scratch[..])
+        let rsv = if opcode == OpCode::Continuation {
+            0
         } else {
-            (crate::frame::RSV1, &d.scratch[..])
+            crate::frame::RSV1
         };
-        encode_into(out, keys, fin, opcode, rsv, body);
+        encode_into(out, keys, fin, opcode, rsv, &d.scratch);
         if fin && (d.scratch.capacity() > 64 << 10 || !d.tx.keeps_context()) {
             // Nothing kept between messages when the context is not either.
             d.scratch = Vec::new();
