@@ -15,13 +15,45 @@ use alloc::vec::Vec;
 /// connections without copying (see [`Connection::send_shared`]).
 ///
 /// [`Connection::send_shared`]: crate::Connection::send_shared
+///
+/// Made by [`encode_shared`] (one uncompressed frame) or, with
+/// permessage-deflate, [`encode_shared_compressed`] (the same frame plus a
+/// compressed encoding made once, for every connection that can take it).
+///
+/// [`encode_shared`]: crate::connection::encode_shared
+/// [`encode_shared_compressed`]: crate::connection::encode_shared_compressed
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SharedFrame(pub(crate) Arc<[u8]>);
+pub struct SharedFrame {
+    pub(crate) bytes: Arc<[u8]>,
+    /// Set when `bytes` is one whole data message in one frame.
+    pub(crate) message: Option<SharedMessage>,
+}
+
+/// What a connection needs to send a shared message some other way than
+/// its uncompressed bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SharedMessage {
+    pub(crate) opcode: crate::frame::OpCode,
+    /// The frame header's length in `SharedFrame::bytes`; the payload follows.
+    pub(crate) header_len: usize,
+    /// The message compressed with no context (RSV1 set), made once, and
+    /// the LZ77 window it was made with (in bits).
+    pub(crate) compressed: Option<(Arc<[u8]>, u8)>,
+}
 
 impl SharedFrame {
-    /// The encoded frame bytes.
+    /// The encoded frame bytes, uncompressed.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The compressed encoding of the message (RSV1 set, made once), if
+    /// it was made with `encode_shared_compressed`.
+    pub fn compressed_bytes(&self) -> Option<&[u8]> {
+        self.message
+            .as_ref()
+            .and_then(|m| m.compressed.as_ref())
+            .map(|(b, _)| &b[..])
     }
 }
 

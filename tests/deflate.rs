@@ -234,6 +234,108 @@ fn empty_and_threshold_and_uncompressed_sends() {
     assert_eq!((msgs, err), (vec![Message::Binary(vec![])], None));
 }
 
+// ---- encode once, send to many (RFC 7692 §7.1.1, §7.2.1) ----
+
+#[test]
+fn shared_compressed_frame_is_made_once_for_connections_without_server_context() {
+    use rfc6455::connection::encode_shared_compressed;
+    let line = "User50123 says: the build is green again, deploy at noon ".repeat(3);
+    let config = zero_threshold();
+    let frame = encode_shared_compressed(MessageKind::Text, line.as_bytes(), &config);
+    let compressed = frame.compressed_bytes().expect("compressed once").to_vec();
+    assert_eq!(compressed[0], 0xC1, "FIN + RSV1 + text");
+    assert!(compressed.len() < frame.as_bytes().len());
+    for _ in 0..3 {
+        let mut p = pair(agreed(true), &config);
+        p.server.send_shared(&frame).unwrap();
+        // Queued by reference: the very bytes made once, not a copy.
+        let mut slices: [&[u8]; 4] = [&[]; 4];
+        let n = p.server.output().chunks(&mut slices);
+        assert_eq!(n, 1);
+        assert_eq!(
+            slices[0].as_ptr(),
+            frame.compressed_bytes().unwrap().as_ptr(),
+            "payload not copied per connection"
+        );
+        let (msgs, err) = p.deliver_to_client(&[5]);
+        assert_eq!((msgs, err), (vec![Message::Text(line.clone())], None));
+    }
+}
+
+#[test]
+fn shared_compressed_frame_keeps_a_context_taking_connection_in_step() {
+    use rfc6455::connection::encode_shared_compressed;
+    let config = zero_threshold();
+    let line = "a line for everyone, a line for everyone, a line for everyone";
+    let frame = encode_shared_compressed(MessageKind::Text, line.as_bytes(), &config);
+    // Context takeover: the connection compresses the message itself, so
+    // that its own later messages may refer back to it.
+    let mut p = pair(agreed(false), &config);
+    p.server.send_text("before: a line for everyone").unwrap();
+    p.server.send_shared(&frame).unwrap();
+    p.server.send_text(line).unwrap();
+    let wire = p.server.take_output();
+    assert!(!wire
+        .windows(frame.compressed_bytes().unwrap().len())
+        .any(|w| w == frame.compressed_bytes().unwrap()));
+    let (msgs, err) = feed_chopped(&mut p.client, &wire, &[1, 7]);
+    assert_eq!(err, None);
+    assert_eq!(
+        msgs,
+        vec![
+            Message::from("before: a line for everyone"),
+            Message::from(line),
+            Message::from(line)
+        ]
+    );
+    // A smaller agreed window than the frame was made with: compressed
+    // here too, within the connection's window.
+    let mut small = agreed(true);
+    small.server_max_window_bits = 9;
+    let mut p = pair(small, &config);
+    p.server.send_shared(&frame).unwrap();
+    let mut slices: [&[u8]; 4] = [&[]; 4];
+    let n = p.server.output().chunks(&mut slices);
+    assert_eq!(n, 1);
+    assert_ne!(
+        slices[0].as_ptr(),
+        frame.compressed_bytes().unwrap().as_ptr(),
+        "compressed by the connection, not the shared bytes"
+    );
+    assert_eq!(slices[0][0] & 0x40, 0x40, "still compressed");
+    let (msgs, err) = p.deliver_to_client(&[usize::MAX]);
+    assert_eq!((msgs, err), (vec![Message::from(line)], None));
+}
+
+#[test]
+fn shared_frames_go_out_uncompressed_when_they_must() {
+    use rfc6455::connection::{encode_shared, encode_shared_compressed};
+    let line = "x".repeat(80);
+    let mut config = DeflateConfig::default();
+    config.threshold = 100;
+    let frame = encode_shared_compressed(MessageKind::Text, line.as_bytes(), &config);
+    // Below the connection's threshold.
+    let mut p = pair(agreed(true), &config);
+    p.server.send_shared(&frame).unwrap();
+    assert_eq!(p.server.take_output(), frame.as_bytes());
+    // No permessage-deflate on this connection.
+    let mut plain = Connection::server(Config::default());
+    plain.send_shared(&frame).unwrap();
+    assert_eq!(plain.take_output(), frame.as_bytes());
+    // Made without compression: sent as made, context untouched.
+    let frame = encode_shared(MessageKind::Text, line.as_bytes());
+    let mut p = pair(agreed(false), &zero_threshold());
+    p.server.send_shared(&frame).unwrap();
+    p.server.send_text(&line).unwrap();
+    let wire = p.server.take_output();
+    assert_eq!(&wire[..frame.as_bytes().len()], frame.as_bytes());
+    let (msgs, err) = feed_all(&mut p.client, &wire);
+    assert_eq!(
+        (msgs, err),
+        (vec![Message::from(line.clone()), Message::from(line)], None)
+    );
+}
+
 #[test]
 fn fragmented_compressed_messages_with_control_frames_between() {
     for nct in [false, true] {

@@ -51,6 +51,8 @@ pub(crate) enum DeflateState {}
 
 pub use event::{Event, Message, MessageKind};
 pub use send::encode_shared;
+#[cfg(feature = "deflate")]
+pub use send::encode_shared_compressed;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

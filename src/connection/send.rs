@@ -184,9 +184,23 @@ impl Connection {
     }
 
     /// Queues frames encoded once with [`encode_shared`] (or
-    /// [`SharedFrame`]s from elsewhere) without copying them: the bytes are
+    /// [`encode_shared_compressed`]) without copying them: the bytes are
     /// referenced from the queue. Only for the server role, whose frames are
     /// not masked (a client must mask every frame with a fresh key).
+    ///
+    /// With permessage-deflate on, what goes out depends on how the frame
+    /// was made and on what this connection agreed (RFC 7692 §7.1):
+    ///
+    /// - made with [`encode_shared`]: the uncompressed frame, always (an
+    ///   uncompressed message is valid on any connection and does not touch
+    ///   the compression context);
+    /// - made with [`encode_shared_compressed`], message at least the
+    ///   connection's threshold: if the connection keeps no context in its
+    ///   sending direction (`server_no_context_takeover`) and its window is
+    ///   at least the one the frame was compressed with, the compressed
+    ///   frame made once; otherwise (context takeover, or a smaller window)
+    ///   the connection compresses the message itself, since its peer's
+    ///   window must hold the history this connection's compressor assumes.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, MessageKind};
@@ -203,7 +217,22 @@ impl Connection {
         if self.sending.is_some() || self.role == Role::Client {
             return Err(Error::SendSequence);
         }
-        self.out.push_shared(Arc::clone(&frame.0));
+        #[cfg(feature = "deflate")]
+        if let (Some(d), Some(m)) = (self.deflate.as_deref_mut(), &frame.message) {
+            if let Some((compressed, bits)) = &m.compressed {
+                let payload = &frame.bytes[m.header_len..];
+                if payload.len() >= d.threshold && d.tx.usable() {
+                    if !d.tx.keeps_context() && d.tx.window_bits() >= *bits {
+                        self.out.push_shared(Arc::clone(compressed));
+                    } else {
+                        let opcode = m.opcode;
+                        encode_data(&mut self.out, None, Some(d), opcode, true, payload, true);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        self.out.push_shared(Arc::clone(&frame.bytes));
         Ok(())
     }
 
@@ -380,9 +409,73 @@ fn opcode_of(kind: MessageKind) -> OpCode {
 /// Encodes a complete unmasked (server-role) message once, to be queued on
 /// any number of connections with [`Connection::send_shared`].
 pub fn encode_shared(kind: MessageKind, payload: &[u8]) -> SharedFrame {
+    let (bytes, header_len) = encode_whole(kind, 0, payload);
+    SharedFrame {
+        bytes,
+        message: Some(crate::outgoing::SharedMessage {
+            opcode: opcode_of(kind),
+            header_len,
+            compressed: None,
+        }),
+    }
+}
+
+/// Like [`encode_shared`], and also compresses the message once
+/// (permessage-deflate, RFC 7692 §7.2.1) with no context, at `config.level`
+/// and a window of `config.server_max_window_bits`. Every connection that
+/// agreed `server_no_context_takeover` with a window at least that large
+/// sends these compressed bytes, made once; see
+/// [`Connection::send_shared`] for the others.
+///
+/// ```
+/// use rfc6455::connection::encode_shared_compressed;
+/// use rfc6455::deflate::{DeflateConfig, Negotiated};
+/// use rfc6455::{Config, Connection, Event, MessageKind};
+/// let line = "the same line, for every client ".repeat(4);
+/// let frame = encode_shared_compressed(MessageKind::Text, line.as_bytes(), &DeflateConfig::default());
+/// let agreed = Negotiated {
+///     server_no_context_takeover: true,
+///     client_no_context_takeover: true,
+///     server_max_window_bits: 15,
+///     client_max_window_bits: 15,
+/// };
+/// let mut server = Connection::server(Config::default());
+/// server.enable_deflate(agreed, &DeflateConfig::default());
+/// server.send_shared(&frame).unwrap();
+/// let wire = server.take_output();
+/// assert_eq!(Some(&wire[..]), frame.compressed_bytes());
+/// assert!(wire.len() < line.len());
+///
+/// let mut client = Connection::client(Config::default());
+/// client.enable_deflate(agreed, &DeflateConfig::default());
+/// client.feed(&wire);
+/// assert_eq!(client.next_event().unwrap(), Some(Event::Text(&line)));
+/// ```
+#[cfg(feature = "deflate")]
+pub fn encode_shared_compressed(
+    kind: MessageKind,
+    payload: &[u8],
+    config: &crate::deflate::DeflateConfig,
+) -> SharedFrame {
+    let mut frame = encode_shared(kind, payload);
+    let bits = config.server_max_window_bits;
+    let mut deflater = crate::deflate::Deflater::new(config.level, bits, true);
+    if deflater.usable() {
+        let mut z = Vec::new();
+        deflater.compress(payload, &mut z, true);
+        let (bytes, _) = encode_whole(kind, crate::frame::RSV1, &z);
+        if let Some(m) = frame.message.as_mut() {
+            m.compressed = Some((bytes, bits));
+        }
+    }
+    frame
+}
+
+/// One whole unmasked frame, and the length of its header.
+fn encode_whole(kind: MessageKind, rsv: u8, payload: &[u8]) -> (Arc<[u8]>, usize) {
     let header = FrameHeader {
         fin: true,
-        rsv: 0,
+        rsv,
         opcode: opcode_of(kind),
         mask: None,
         payload_len: payload.len() as u64,
@@ -392,5 +485,5 @@ pub fn encode_shared(kind: MessageKind, payload: &[u8]) -> SharedFrame {
     let mut v = Vec::with_capacity(hlen + payload.len());
     v.extend_from_slice(&head[..hlen]);
     v.extend_from_slice(payload);
-    SharedFrame(Arc::from(v))
+    (Arc::from(v), hlen)
 }

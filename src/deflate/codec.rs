@@ -11,9 +11,14 @@ use crate::error::Error;
 /// receive (RFC 7692 §7.2.1, §7.2.2).
 pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Output is produced at most this much at a time, so a decompression bomb is
-/// caught within one step of crossing the limit.
+/// Room for output is added at most this much at a time, and the buffer's
+/// capacity never passes the message limit plus one byte: a decompression
+/// bomb is caught as soon as its output passes the limit, with the buffer
+/// no larger than the limit allows.
 const STEP: usize = 64 << 10;
+
+/// The smallest first step: room for a chat message and inflate's fast path.
+const MIN_STEP: usize = 4 << 10;
 
 /// One direction's compressor. With `no_context_takeover` the state is
 /// dropped after every message, so an idle connection keeps none.
@@ -72,6 +77,11 @@ impl Deflater {
         }
     }
 
+    /// The LZ77 window this direction may use, in bits.
+    pub(crate) fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
     /// Whether state is kept between messages (context takeover).
     pub(crate) fn keeps_context(&self) -> bool {
         self.keep
@@ -119,8 +129,13 @@ impl Inflater {
         let d = self
             .state
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
-        // Start small (chat messages), grow while the output keeps coming.
-        let mut step = (input.len() * 4).clamp(256, STEP);
+        // The first step guesses generously (text inflates 3-8x; inflate's
+        // fast path wants a few hundred bytes of room to spare), later ones
+        // double. Output goes straight into the buffer's spare capacity
+        // (never zero-filled), which `reserve_capped` keeps within
+        // `limit + 1` bytes in total: however much a step inflates, the
+        // buffer never outgrows the limit.
+        let mut step = (input.len() * 8).clamp(MIN_STEP, STEP);
         loop {
             let len = out.len();
             if len > limit {
@@ -128,12 +143,10 @@ impl Inflater {
             }
             let room = step.min(limit + 1 - len);
             crate::connection::reserve_capped(out, room, limit + 1);
-            out.resize(len + room, 0);
+            let spare = out.capacity() - len;
             let before_in = d.total_in();
-            let before_out = d.total_out();
-            let status = d.decompress(input, &mut out[len..], FlushDecompress::Sync);
-            let produced = (d.total_out() - before_out) as usize;
-            out.truncate(len + produced);
+            let status = d.decompress_vec(input, out, FlushDecompress::Sync);
+            let produced = out.len() - len;
             let status = status.map_err(|_| Error::InvalidCompressedData)?;
             input = &input[(d.total_in() - before_in) as usize..];
             if out.len() > limit {
@@ -149,7 +162,7 @@ impl Inflater {
                     Err(Error::InvalidCompressedData)
                 };
             }
-            if input.is_empty() && produced < room {
+            if input.is_empty() && produced < spare {
                 return Ok(());
             }
             if produced == 0 && status == Status::BufError {
