@@ -25,8 +25,9 @@ use alloc::vec::Vec;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedFrame {
     pub(crate) bytes: Arc<[u8]>,
-    /// Set when `bytes` is one whole data message in one frame.
-    pub(crate) message: Option<SharedMessage>,
+    /// With a compressed encoding: what a connection needs to choose
+    /// (boxed, so that a queued frame costs a queue three words).
+    pub(crate) message: Option<Arc<SharedMessage>>,
 }
 
 /// What a connection needs to send a shared message some other way than
@@ -38,7 +39,7 @@ pub(crate) struct SharedMessage {
     pub(crate) header_len: usize,
     /// The message compressed with no context (RSV1 set), made once, and
     /// the LZ77 window it was made with (in bits).
-    pub(crate) compressed: Option<(Arc<[u8]>, u8)>,
+    pub(crate) compressed: (Arc<[u8]>, u8),
 }
 
 impl SharedFrame {
@@ -50,10 +51,7 @@ impl SharedFrame {
     /// The compressed encoding of the message (RSV1 set, made once), if
     /// it was made with `encode_shared_compressed`.
     pub fn compressed_bytes(&self) -> Option<&[u8]> {
-        self.message
-            .as_ref()
-            .and_then(|m| m.compressed.as_ref())
-            .map(|(b, _)| &b[..])
+        self.message.as_ref().map(|m| &m.compressed.0[..])
     }
 }
 

@@ -219,17 +219,16 @@ impl Connection {
         }
         #[cfg(feature = "deflate")]
         if let (Some(d), Some(m)) = (self.deflate.as_deref_mut(), &frame.message) {
-            if let Some((compressed, bits)) = &m.compressed {
-                let payload = &frame.bytes[m.header_len..];
-                if payload.len() >= d.threshold && d.tx.usable() {
-                    if !d.tx.keeps_context() && d.tx.window_bits() >= *bits {
-                        self.out.push_shared(Arc::clone(compressed));
-                    } else {
-                        let opcode = m.opcode;
-                        encode_data(&mut self.out, None, Some(d), opcode, true, payload, true);
-                    }
-                    return Ok(());
+            let (compressed, bits) = &m.compressed;
+            let payload = &frame.bytes[m.header_len..];
+            if payload.len() >= d.threshold && d.tx.usable() {
+                if !d.tx.keeps_context() && d.tx.window_bits() >= *bits {
+                    self.out.push_shared(Arc::clone(compressed));
+                } else {
+                    let opcode = m.opcode;
+                    encode_data(&mut self.out, None, Some(d), opcode, true, payload, true);
                 }
+                return Ok(());
             }
         }
         self.out.push_shared(Arc::clone(&frame.bytes));
@@ -409,14 +408,10 @@ fn opcode_of(kind: MessageKind) -> OpCode {
 /// Encodes a complete unmasked (server-role) message once, to be queued on
 /// any number of connections with [`Connection::send_shared`].
 pub fn encode_shared(kind: MessageKind, payload: &[u8]) -> SharedFrame {
-    let (bytes, header_len) = encode_whole(kind, 0, payload);
+    let (bytes, _) = encode_whole(kind, 0, payload);
     SharedFrame {
         bytes,
-        message: Some(crate::outgoing::SharedMessage {
-            opcode: opcode_of(kind),
-            header_len,
-            compressed: None,
-        }),
+        message: None,
     }
 }
 
@@ -457,18 +452,20 @@ pub fn encode_shared_compressed(
     payload: &[u8],
     config: &crate::deflate::DeflateConfig,
 ) -> SharedFrame {
-    let mut frame = encode_shared(kind, payload);
+    let (bytes, header_len) = encode_whole(kind, 0, payload);
     let bits = config.server_max_window_bits;
     let mut deflater = crate::deflate::Deflater::new(config.level, bits, true);
-    if deflater.usable() {
+    let message = deflater.usable().then(|| {
         let mut z = Vec::new();
         deflater.compress(payload, &mut z, true);
-        let (bytes, _) = encode_whole(kind, crate::frame::RSV1, &z);
-        if let Some(m) = frame.message.as_mut() {
-            m.compressed = Some((bytes, bits));
-        }
-    }
-    frame
+        let (compressed, _) = encode_whole(kind, crate::frame::RSV1, &z);
+        Arc::new(crate::outgoing::SharedMessage {
+            opcode: opcode_of(kind),
+            header_len,
+            compressed: (compressed, bits),
+        })
+    });
+    SharedFrame { bytes, message }
 }
 
 /// One whole unmasked frame, and the length of its header.
