@@ -11,7 +11,8 @@
 //! client receives is `User… just connected.`, the server is a chat server
 //! (`broadcast`, `async_broadcast`, the Node.js seed): it waits until every
 //! join notice arrived (N joins make N(N+1)/2 notices) and reports the time.
-//! Otherwise it is an echo server.
+//! Otherwise it is an echo server, and every client sends it one message
+//! and waits for the echo before anything is measured.
 //!
 //! Then the first S clients (default 1) send for T seconds (default 10):
 //! at a fixed total rate R messages/s, or keeping W messages in flight each
@@ -24,10 +25,11 @@
 //! deliveries lost (expected = messages sent × receivers: N for a chat
 //! server, 1 for echo). With `--server-pid`, also the server's CPU time per
 //! delivery (utime+stime from /proc/PID/stat) and its resident memory
-//! growth per connection (VmRSS before connecting vs. after all joined).
+//! growth per connection (VmRSS before connecting vs. after all joined, or
+//! after every connection echoed one message).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rfc6455::tokio::{self as ws, ClientConfig, Reader, Writer};
@@ -202,20 +204,82 @@ struct Stats {
     start: Instant,
     connected: AtomicUsize,
     failed: AtomicUsize,
-    joins: AtomicU64,
-    deliveries: AtomicU64,
     sent: AtomicU64,
     chat: AtomicBool,
     first_seen: AtomicBool,
+    closed: AtomicUsize,
+    /// Per worker thread: what every received message updates, so that
+    /// the generator's own threads do not contend on shared cache lines.
+    shards: Mutex<Vec<Arc<Shard>>>,
+}
+
+/// One thread's counters and histograms.
+struct Shard {
+    joins: AtomicU64,
+    deliveries: AtomicU64,
+    last_delivery_ns: AtomicU64,
     all: Histogram,
     second: Histogram,
-    closed: AtomicUsize,
-    last_delivery_ns: AtomicU64,
+}
+
+thread_local! {
+    static SHARD: Arc<Shard> = {
+        let shard = Arc::new(Shard {
+            joins: AtomicU64::new(0),
+            deliveries: AtomicU64::new(0),
+            last_delivery_ns: AtomicU64::new(0),
+            all: Histogram::new(),
+            second: Histogram::new(),
+        });
+        stats().shards.lock().unwrap().push(Arc::clone(&shard));
+        shard
+    };
 }
 
 impl Stats {
     fn now_ns(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    fn shards(&self) -> Vec<Arc<Shard>> {
+        self.shards.lock().unwrap().clone()
+    }
+
+    fn joins(&self) -> u64 {
+        self.shards().iter().map(|s| s.joins.load(Relaxed)).sum()
+    }
+
+    fn deliveries(&self) -> u64 {
+        self.shards()
+            .iter()
+            .map(|s| s.deliveries.load(Relaxed))
+            .sum()
+    }
+
+    fn last_delivery_ns(&self) -> u64 {
+        let shards = self.shards();
+        shards
+            .iter()
+            .map(|s| s.last_delivery_ns.load(Relaxed))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The histogram of all latencies (`all`) or of the last second's.
+    fn snapshot(&self, second: bool, reset: bool) -> Snapshot {
+        let mut total = Snapshot {
+            counts: vec![0; BUCKETS],
+            max: 0,
+        };
+        for shard in self.shards() {
+            let h = if second { &shard.second } else { &shard.all };
+            let snap = h.snapshot(reset);
+            for (t, c) in total.counts.iter_mut().zip(&snap.counts) {
+                *t += c;
+            }
+            total.max = total.max.max(snap.max);
+        }
+        total
     }
 }
 
@@ -231,7 +295,8 @@ fn stats() -> &'static Stats {
 /// What a client does with a received text.
 fn on_text(text: &str, my_name: &str) -> bool {
     let s = stats();
-    if !s.first_seen.swap(true, Relaxed)
+    if !s.first_seen.load(Relaxed)
+        && !s.first_seen.swap(true, Relaxed)
         && text.starts_with("User")
         && text.ends_with(" just connected.")
     {
@@ -242,17 +307,23 @@ fn on_text(text: &str, my_name: &str) -> bool {
         let end = digits.find(' ').unwrap_or(digits.len());
         if let Ok(sent) = digits[..end].parse::<u64>() {
             let now = s.now_ns();
-            s.last_delivery_ns.fetch_max(now, Relaxed);
             let lat = now.saturating_sub(sent);
-            s.all.record(lat);
-            s.second.record(lat);
-            s.deliveries.fetch_add(1, Relaxed);
-            // Mine: the echo, or my own line in the chat.
+            SHARD.with(|shard| {
+                shard.last_delivery_ns.fetch_max(now, Relaxed);
+                shard.all.record(lat);
+                shard.second.record(lat);
+                shard.deliveries.fetch_add(1, Relaxed);
+            });
+            // Mine: the echo, or my own line in the chat (not the greeting
+            // every client sends an echo server once).
+            if text.ends_with(GREETING_PAD) {
+                return false;
+            }
             return !s.chat.load(Relaxed) || text.starts_with(my_name);
         }
     }
     if text.ends_with(" just connected.") {
-        s.joins.fetch_add(1, Relaxed);
+        SHARD.with(|shard| shard.joins.fetch_add(1, Relaxed));
     }
     false
 }
@@ -279,9 +350,20 @@ async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<
 }
 
 fn payload(size: usize) -> String {
+    padded(size, 'x')
+}
+
+/// Pads the greeting each client sends an echo server before memory is
+/// measured, so that its echo does not open a sender's window.
+const GREETING_PAD: char = 'g';
+
+fn padded(size: usize, pad: char) -> String {
     let mut m = format!("t={} ", stats().now_ns());
     while m.len() < size {
-        m.push('x');
+        m.push(pad);
+    }
+    if !m.ends_with(pad) {
+        m.push(pad);
     }
     m
 }
@@ -382,15 +464,11 @@ async fn main() {
         start: Instant::now(),
         connected: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
-        joins: AtomicU64::new(0),
-        deliveries: AtomicU64::new(0),
         sent: AtomicU64::new(0),
         chat: AtomicBool::new(false),
         first_seen: AtomicBool::new(false),
-        all: Histogram::new(),
-        second: Histogram::new(),
         closed: AtomicUsize::new(0),
-        last_delivery_ns: AtomicU64::new(0),
+        shards: Mutex::new(Vec::new()),
     });
     let s = stats();
     let rss_before = o.server_pid.and_then(proc_rss_kib);
@@ -398,6 +476,7 @@ async fn main() {
     // --- connect ---
     let t0 = Instant::now();
     let mut writers: Vec<(Writer<TcpStream>, Option<Arc<Semaphore>>)> = Vec::new();
+    let mut all_writers: Vec<Writer<TcpStream>> = Vec::new();
     let mut config = ClientConfig::default();
     config.handshake_timeout = Some(Duration::from_secs(30));
     let config = Arc::new(config);
@@ -421,8 +500,9 @@ async fn main() {
                     let window = (sender && o.window.is_some())
                         .then(|| Arc::new(Semaphore::new(o.window.unwrap_or(1))));
                     if sender {
-                        writers.push((writer, window.clone()));
+                        writers.push((writer.clone(), window.clone()));
                     }
+                    all_writers.push(writer);
                     tokio::spawn(receive(reader, format!("User{port} says: "), window));
                     s.connected.fetch_add(1, Relaxed);
                 }
@@ -441,7 +521,7 @@ async fn main() {
                 t0.elapsed().as_secs_f64(),
                 s.connected.load(Relaxed),
                 s.failed.load(Relaxed),
-                s.joins.load(Relaxed)
+                s.joins()
             );
         }
     }
@@ -457,7 +537,7 @@ async fn main() {
     if chat {
         let want = (connected as u64) * (connected as u64 + 1) / 2;
         let deadline = Instant::now() + Duration::from_secs(120);
-        while s.joins.load(Relaxed) < want && Instant::now() < deadline {
+        while s.joins() < want && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
             if Instant::now() >= next_report {
                 next_report += Duration::from_secs(1);
@@ -465,12 +545,12 @@ async fn main() {
                     "[joins   {:5.1}s] conns={} join notices={}/{}",
                     t0.elapsed().as_secs_f64(),
                     connected,
-                    s.joins.load(Relaxed),
+                    s.joins(),
                     want
                 );
             }
         }
-        let got = s.joins.load(Relaxed);
+        let got = s.joins();
         joined_time = Some(t0.elapsed());
         if got < want {
             println!("join notices: only {got} of {want} arrived within 120 s");
@@ -486,14 +566,34 @@ async fn main() {
         )),
         if chat { "chat" } else { "echo" }
     );
+    if !chat && connected > 0 {
+        // Echo server: every connection echoes one message before memory is
+        // measured, so that what a connection costs once used is counted.
+        let t = Instant::now();
+        let before = s.deliveries();
+        for w in &all_writers {
+            let (w, size) = (w.clone(), o.size);
+            tokio::spawn(async move { w.send_text(&padded(size, GREETING_PAD)).await });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s.deliveries() - before < connected as u64 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        println!(
+            "every connection echoed one message: {} of {connected} in {:.2} s",
+            s.deliveries() - before,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    drop(all_writers);
     let rss_after = o.server_pid.and_then(proc_rss_kib);
 
     // --- send ---
     let receivers = if chat { connected as u64 } else { 1 };
     let cpu_before = o.server_pid.and_then(proc_cpu_ticks);
-    s.all.snapshot(true);
-    s.second.snapshot(true);
-    let delivered_before = s.deliveries.load(Relaxed);
+    s.snapshot(false, true);
+    s.snapshot(true, true);
+    let delivered_before = s.deliveries();
     let send_start = Instant::now();
     let until = tokio::time::Instant::now() + Duration::from_secs_f64(o.seconds);
     let rate_each = o.rate.map(|r| r / writers.len().max(1) as f64);
@@ -509,8 +609,8 @@ async fn main() {
     let drain_end = until + Duration::from_secs(2);
     loop {
         tick.tick().await;
-        let now_d = s.deliveries.load(Relaxed);
-        let sec = s.second.snapshot(true);
+        let now_d = s.deliveries();
+        let sec = s.snapshot(true, true);
         println!(
             "[{:5.1}s] conns={} sent={} deliveries/s={} p50={} p99={}",
             send_start.elapsed().as_secs_f64(),
@@ -533,11 +633,10 @@ async fn main() {
     }
     // From the first send to the last delivery.
     let start_ns = send_start.duration_since(s.start).as_nanos() as u64;
-    let elapsed =
-        (s.last_delivery_ns.load(Relaxed).saturating_sub(start_ns) as f64 / 1e9).max(0.001);
+    let elapsed = (s.last_delivery_ns().saturating_sub(start_ns) as f64 / 1e9).max(0.001);
     let cpu_after = o.server_pid.and_then(proc_cpu_ticks);
-    let all = s.all.snapshot(false);
-    let delivered = s.deliveries.load(Relaxed) - delivered_before;
+    let all = s.snapshot(false, false);
+    let delivered = s.deliveries() - delivered_before;
     let sent = s.sent.load(Relaxed);
     let expected = sent * receivers;
 

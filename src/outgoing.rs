@@ -199,9 +199,16 @@ impl Outgoing {
 
     /// Releases capacity beyond `retain` once everything has been written.
     pub(crate) fn shrink_if_idle(&mut self, retain: usize) {
-        if self.queued == 0 && self.buf.capacity() > retain {
+        if self.queued != 0 {
+            return;
+        }
+        if self.buf.capacity() > retain {
             self.buf = Vec::new();
             self.end = 0;
+        }
+        // A burst of shared frames grew the list of references: give it
+        // back too (it costs 32 bytes per frame queued at once).
+        if self.shared.capacity() * core::mem::size_of::<SharedChunk>() > retain {
             self.shared = VecDeque::new();
         }
     }

@@ -1,5 +1,6 @@
-//! The broadcast chat example, run as a process and driven over loopback
-//! with the blocking client and raw sockets.
+//! The chat examples (`broadcast`, and `async_broadcast` with the `tokio`
+//! feature), run as processes and driven over loopback with the blocking
+//! client and raw sockets.
 
 mod net;
 
@@ -18,8 +19,10 @@ use rfc6455::blocking::{self, Error, WebSocket};
 use rfc6455::{CloseCode, Message};
 
 /// The broadcast example's binary (built on first use).
-fn broadcast_binary() -> PathBuf {
-    examples_bin::example("broadcast")
+/// The chat example `bin`'s binary (built on first use): `broadcast` or
+/// `async_broadcast`.
+fn chat_binary(bin: &str) -> PathBuf {
+    examples_bin::example(bin)
 }
 
 /// A running broadcast server; killed when dropped.
@@ -30,8 +33,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(broadcast_binary())
+    fn start(bin: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(chat_binary(bin))
             .arg("127.0.0.1:0")
             .args(extra)
             .stdin(Stdio::null())
@@ -45,10 +48,11 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         let log2 = Arc::clone(&log);
         // Keep draining stderr (the server logs every connect) into `log`.
+        let banner = format!("{bin}: chat on http://");
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("broadcast: chat on http://") {
+                if let Some(rest) = line.strip_prefix(&banner) {
                     let _ = tx.send(rest.trim_end_matches('/').to_string());
                 }
                 log2.lock().unwrap().push(line);
@@ -101,9 +105,8 @@ fn expect_line(ws: &mut WebSocket<TcpStream>, want: &str) {
     assert_eq!(got, want);
 }
 
-#[test]
-fn three_clients_join_chat_and_one_vanishes() {
-    let server = Server::start(&[]);
+fn three_clients_join_chat_and_one_vanishes(bin: &str) {
+    let server = Server::start(bin, &[]);
     let (mut a, pa) = join(&server);
     expect_line(&mut a, &format!("User{pa} just connected."));
     let (mut b, pb) = join(&server);
@@ -153,12 +156,11 @@ fn bulk_line(i: usize) -> String {
     format!("m{i}:{}", c.to_string().repeat(8 << 10))
 }
 
-#[test]
-fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped() {
+fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped(bin: &str) {
     const WINDOW: usize = 32; // messages in flight: 256 KiB, far below the 1 MiB cap
     const MAX: usize = 2500; // ~20 MiB: much more than the stuck socket can buffer
     const WATCH: Duration = Duration::from_secs(8);
-    let server = Server::start(&[]);
+    let server = Server::start(bin, &[]);
     let (mut sender, ps) = join(&server);
     expect_line(&mut sender, &format!("User{ps} just connected."));
     let (mut watcher, pw) = join(&server);
@@ -189,7 +191,11 @@ fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped() {
                 let t = match read() {
                     Ok(Message::Text(t)) => t,
                     Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-                    other => return Err(format!("reader {who} after {next} lines: {other:?}")),
+                    other => {
+                        let e = format!("reader {who} after {next} lines: {other:?}");
+                        eprintln!("{e}");
+                        return Err(e);
+                    }
                 };
                 if t == left_line {
                     saw_left = true;
@@ -322,9 +328,8 @@ fn http_get(addr: SocketAddr, path: &str) -> String {
     out
 }
 
-#[test]
-fn serves_the_page_over_plain_http_and_404_elsewhere() {
-    let server = Server::start(&[]);
+fn serves_the_page_over_plain_http_and_404_elsewhere(bin: &str) {
+    let server = Server::start(bin, &[]);
     let page = http_get(server.addr, "/");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page:.200}");
     assert!(page
@@ -350,9 +355,8 @@ fn serves_the_page_over_plain_http_and_404_elsewhere() {
 /// With `--ping-interval 0.3` a client is pinged and, answering, stays in.
 /// (Dropping a client that never answers takes `pong_timeout`, the Config
 /// default of 20 s, which the example does not expose: not tested here.)
-#[test]
-fn keepalive_pings_clients_that_stay_connected() {
-    let server = Server::start(&["--ping-interval", "0.3"]);
+fn keepalive_pings_clients_that_stay_connected(bin: &str) {
+    let server = Server::start(bin, &["--ping-interval", "0.3"]);
     let (mut ws, port) = join(&server);
     let mut pings = 0;
     let mut lines = Vec::new();
@@ -375,9 +379,8 @@ fn keepalive_pings_clients_that_stay_connected() {
 /// The chat negotiates permessage-deflate with browsers: Chromium offers
 /// `permessage-deflate; client_max_window_bits`. A client making exactly that
 /// offer gets it accepted, and its compressed messages are chatted.
-#[test]
-fn negotiates_deflate_with_a_chromium_offer() {
-    let server = Server::start(&["--ping-interval", "0"]);
+fn negotiates_deflate_with_a_chromium_offer(bin: &str) {
+    let server = Server::start(bin, &["--ping-interval", "0"]);
     let mut deflate = rfc6455::deflate::DeflateConfig::default();
     deflate.server_no_context_takeover = false;
     deflate.client_no_context_takeover = false;
@@ -404,3 +407,25 @@ fn negotiates_deflate_with_a_chromium_offer() {
     ws.send_text(&line).unwrap();
     expect_line(&mut ws, &format!("User{port} says: {line}"));
 }
+
+/// Every test runs against both chat servers: the blocking `broadcast` and,
+/// with the `tokio` feature, `async_broadcast` (same strings, same limits).
+macro_rules! against_both {
+    ($($name:ident),* $(,)?) => {
+        mod blocking_chat {
+            $( #[test] fn $name() { super::$name("broadcast") } )*
+        }
+        #[cfg(feature = "tokio")]
+        mod async_chat {
+            $( #[test] fn $name() { super::$name("async_broadcast") } )*
+        }
+    };
+}
+
+against_both!(
+    three_clients_join_chat_and_one_vanishes,
+    a_client_that_never_reads_does_not_stall_the_others_and_is_dropped,
+    serves_the_page_over_plain_http_and_404_elsewhere,
+    keepalive_pings_clients_that_stay_connected,
+    negotiates_deflate_with_a_chromium_offer,
+);

@@ -11,14 +11,15 @@
 //! 20 s late. Connects and disconnects are logged to stderr.
 //!
 //! One task per client drives its connection: it reads and decodes, moves
-//! the lines queued for it by the room (see `room`) into the connection, and
-//! lets the connection write them, all from one poll function; no lock is
-//! held while writing to a socket.
+//! the lines it has not sent yet from the room's log (see `room`) into the
+//! connection, and lets the connection write them; no lock is held while
+//! writing to a socket, and a client costs the room only its position in
+//! the log.
 
 mod page;
 mod room;
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use rfc6455::tokio::{self as ws, Error, ServerConfig, WebSocketStream};
 use rfc6455::{CloseCode, Event};
 use tokio::net::{TcpListener, TcpStream};
 
-use room::{Client, Room};
+use room::{Room, Taken};
 
 struct Options {
     addr: String,
@@ -107,67 +108,87 @@ async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig)
     };
     let name = format!("User{port}");
     eprintln!("{name} connected ({} online)", room.len() + 1);
-    let (id, client) = room.join(name.clone());
-    let why = chat(&mut socket, room, &client).await;
-    room.leave(id);
+    let cursor = room.join(&name);
+    let why = chat(&mut socket, room, &name, cursor).await;
+    room.leave(&name);
     eprintln!("{name} disconnected: {why} ({} online)", room.len());
 }
 
+/// Lines moved from the room's log into the connection at a time (the
+/// connection's queue of references stays short; the rest waits in the log).
+const BATCH: usize = 16;
+
 /// Drives one client until its connection ends; returns why.
-async fn chat(socket: &mut WebSocketStream<TcpStream>, room: &Room, client: &Client) -> String {
-    let mut closing = false;
+async fn chat(
+    socket: &mut WebSocketStream<TcpStream>,
+    room: &Room,
+    name: &str,
+    mut cursor: u64,
+) -> String {
+    let mut too_slow = false;
+    let mut appended = std::pin::pin!(room.appended());
     loop {
         let next = poll_fn(|cx| loop {
-            // Move what the room queued into the connection while its
-            // output is below the high-water mark (above it, the lines wait
-            // in the room's bounded queue, and a client that stays behind is
-            // dropped there).
-            {
-                let mut q = client.queue.lock().unwrap();
-                q.set_waker(cx.waker());
-                if q.too_slow && !closing {
-                    closing = true;
-                    let _ = socket
-                        .connection_mut()
-                        .close(CloseCode::POLICY_VIOLATION, "too slow!");
-                }
-                let high = socket.high_water();
-                while !closing && socket.connection_mut().output().len() <= high {
-                    let Some(frame) = q.pop() else { break };
-                    if socket.connection_mut().send_shared(&frame).is_err() {
-                        break;
+            // Registered before looking at the log, so no line is missed.
+            appended.as_mut().enable();
+            // Take lines only while the connection's output is below its
+            // high-water mark: a client that cannot keep up falls behind in
+            // the log instead of growing a queue, and is dropped once too far.
+            let high = socket.high_water();
+            let mut more = false;
+            if socket.connection_mut().output().len() <= high {
+                let conn = socket.connection_mut();
+                match room.take(&mut cursor, BATCH, |frame| {
+                    let _ = conn.send_shared(frame);
+                }) {
+                    Taken::Lines(left) => more = left,
+                    Taken::Lagged(missed) => {
+                        eprintln!("{name} is too slow ({missed} lines missed): disconnecting");
+                        too_slow = true;
+                        return Poll::Ready(Err(Error::ConnectionClosed));
                     }
                 }
             }
             // Reading writes what is queued (vectored), drives keepalive,
             // and answers pings and closes.
-            match socket.poll_prepare(cx) {
-                Poll::Ready(r) => return Poll::Ready(r),
-                Poll::Pending => {
-                    // Writing may have made room for more queued lines.
-                    let room_left = socket.connection_mut().output().len() <= socket.high_water();
-                    let open = socket.connection().state() == rfc6455::State::Open;
-                    let waiting = !client.queue.lock().unwrap().frames.is_empty();
-                    if closing || !open || !room_left || !waiting {
-                        return Poll::Pending;
-                    }
+            if let Poll::Ready(r) = socket.poll_prepare(cx) {
+                return Poll::Ready(r);
+            }
+            // Writing may have made room for more lines; without room, the
+            // socket's readiness wakes this task, and so does every new line
+            // (to notice when this client has fallen out of the log).
+            let full = socket.connection_mut().output().len() > high;
+            if full {
+                if let Some(missed) = room.missed(cursor) {
+                    eprintln!("{name} is too slow ({missed} lines missed): disconnecting");
+                    too_slow = true;
+                    return Poll::Ready(Err(Error::ConnectionClosed));
                 }
+            } else if more {
+                continue;
+            }
+            match appended.as_mut().poll(cx) {
+                Poll::Ready(()) => appended.set(room.appended()),
+                Poll::Pending => return Poll::Pending,
             }
         })
         .await;
         match next {
             Ok(()) => {
                 if let Some(Event::Text(t)) = socket.connection().event() {
-                    room.broadcast(&format!("{} says: {t}", client.name));
+                    room.broadcast(&format!("{name} says: {t}"));
                 }
             }
-            Err(Error::ConnectionClosed) => {
-                return if closing {
-                    "too slow".into()
-                } else {
-                    "closed".into()
-                };
+            Err(Error::ConnectionClosed) if too_slow => {
+                // Its socket is full: the Close frame gets a second to get
+                // through behind the queued lines, then the socket is dropped.
+                let _ = socket
+                    .connection_mut()
+                    .close(CloseCode::POLICY_VIOLATION, "too slow!");
+                let _ = tokio::time::timeout(Duration::from_secs(1), socket.flush()).await;
+                return "too slow".into();
             }
+            Err(Error::ConnectionClosed) => return "closed".into(),
             Err(e) => return format!("{e}"),
         }
     }

@@ -1,123 +1,127 @@
-//! The chat room: who is connected, and getting every line to all of them.
+//! The chat room: one log of lines that every client reads at its own pace.
 //!
-//! Each client has a bounded queue of frames. A chat line is encoded into a
-//! WebSocket frame once ([`encode_shared`]) and the same bytes are queued,
-//! by reference, on every client; the queue's lock is held only to push or
-//! pop, never while writing to a socket. Each client's own task moves its
-//! queue into its connection (as shared frames, not copied) and the
-//! connection writes everything queued in one vectored write. A client that
-//! falls [`MAX_QUEUED_BYTES`] behind is sent a Close frame (1008) and
-//! disconnected, so one slow client never delays the others.
+//! A chat line is encoded into a WebSocket frame once ([`encode_shared`])
+//! and appended to the room's log, which keeps the last [`MAX_BEHIND_BYTES`]
+//! of frames. Each client's task keeps only its position in the log: when
+//! woken it takes the lines it has not sent yet (a few at a time, as shared
+//! frames: the bytes are referenced, never copied per client) and its
+//! connection writes them in one vectored write. However far behind a
+//! client is, it costs the room one cursor; a client whose next line has
+//! left the log (more than 1 MiB of lines behind) is disconnected with 1008,
+//! so one slow client never delays the others or grows memory. The log's
+//! lock is held to append or to clone a few references, never while
+//! writing to a socket.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::task::Waker;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use rfc6455::connection::encode_shared;
 use rfc6455::outgoing::SharedFrame;
 use rfc6455::MessageKind;
+use tokio::sync::Notify;
 
-/// Bytes queued for one client beyond which it is dropped as too slow.
-pub const MAX_QUEUED_BYTES: usize = 1 << 20;
+/// Bytes of frames the log keeps: a client further behind is too slow.
+pub const MAX_BEHIND_BYTES: usize = 1 << 20;
 
 #[derive(Default)]
-pub struct Queue {
-    pub frames: VecDeque<SharedFrame>,
-    pub bytes: usize,
-    /// Fell too far behind: send a Close and disconnect.
-    pub too_slow: bool,
-    /// The client's task, woken when something is queued.
-    waker: Option<Waker>,
-}
-
-impl Queue {
-    /// Registers the task to wake on the next push.
-    pub fn set_waker(&mut self, w: &Waker) {
-        if !self.waker.as_ref().is_some_and(|x| x.will_wake(w)) {
-            self.waker = Some(w.clone());
-        }
-    }
-
-    pub fn pop(&mut self) -> Option<SharedFrame> {
-        let f = self.frames.pop_front()?;
-        self.bytes -= f.as_bytes().len();
-        Some(f)
-    }
-}
-
-/// One connected client, as the room sees it.
-pub struct Client {
-    pub name: String,
-    pub queue: Mutex<Queue>,
-}
-
-impl Client {
-    fn push(&self, frame: &SharedFrame) {
-        let mut q = self.queue.lock().unwrap();
-        if q.too_slow {
-            return;
-        }
-        if q.bytes + frame.as_bytes().len() > MAX_QUEUED_BYTES {
-            eprintln!(
-                "{} is too slow ({} bytes queued): disconnecting",
-                self.name, q.bytes
-            );
-            q.frames.clear();
-            q.bytes = 0;
-            q.too_slow = true;
-        } else {
-            q.bytes += frame.as_bytes().len();
-            q.frames.push_back(frame.clone());
-        }
-        let w = q.waker.take();
-        drop(q);
-        if let Some(w) = w {
-            w.wake();
-        }
-    }
+struct Log {
+    frames: VecDeque<SharedFrame>,
+    /// Sequence number of `frames[0]`.
+    first: u64,
+    bytes: usize,
 }
 
 #[derive(Default)]
 pub struct Room {
-    clients: RwLock<HashMap<u64, Arc<Client>>>,
-    next_id: AtomicU64,
+    log: Mutex<Log>,
+    /// Wakes every client task waiting for a new line.
+    appended: Notify,
+    online: AtomicUsize,
+}
+
+/// What [`Room::take`] found for a client.
+pub enum Taken {
+    /// Lines taken; `true` if more are waiting.
+    Lines(bool),
+    /// The client's next line has left the log.
+    Lagged(u64),
 }
 
 impl Room {
-    /// Adds a client and announces it to everyone, itself included.
-    pub fn join(&self, name: String) -> (u64, Arc<Client>) {
-        let client = Arc::new(Client {
-            name,
-            queue: Mutex::new(Queue::default()),
-        });
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.clients
-            .write()
-            .unwrap()
-            .insert(id, Arc::clone(&client));
-        self.broadcast(&format!("{} just connected.", client.name));
-        (id, client)
+    /// Adds a client and announces it to everyone, itself included; the
+    /// returned cursor points at the announcement.
+    pub fn join(&self, name: &str) -> u64 {
+        self.online.fetch_add(1, Ordering::Relaxed);
+        let cursor = {
+            let log = self.log.lock().unwrap();
+            log.first + log.frames.len() as u64
+        };
+        self.broadcast(&format!("{name} just connected."));
+        cursor
     }
 
     /// Removes a client and tells everyone.
-    pub fn leave(&self, id: u64) {
-        let gone = self.clients.write().unwrap().remove(&id);
-        if let Some(c) = gone {
-            self.broadcast(&format!("{} left.", c.name));
-        }
+    pub fn leave(&self, name: &str) {
+        self.online.fetch_sub(1, Ordering::Relaxed);
+        self.broadcast(&format!("{name} left."));
     }
 
-    /// Sends a line to every client: encoded once, queued by reference.
+    /// Sends a line to every client: encoded once, logged once.
     pub fn broadcast(&self, line: &str) {
         let frame = encode_shared(MessageKind::Text, line.as_bytes());
-        for c in self.clients.read().unwrap().values() {
-            c.push(&frame);
+        {
+            let mut log = self.log.lock().unwrap();
+            log.bytes += frame.as_bytes().len();
+            log.frames.push_back(frame);
+            while log.bytes > MAX_BEHIND_BYTES {
+                let old = log.frames.pop_front().expect("bytes are in frames");
+                log.bytes -= old.as_bytes().len();
+                log.first += 1;
+            }
         }
+        self.appended.notify_waiters();
+    }
+
+    /// A future that completes at the next [`broadcast`](Self::broadcast)
+    /// (register it, with `enable`, before calling [`take`](Self::take)).
+    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.appended.notified()
+    }
+
+    /// Hands the lines from `cursor` on, at most `max`, to `send`, and
+    /// advances the cursor past them.
+    pub fn take(&self, cursor: &mut u64, max: usize, mut send: impl FnMut(&SharedFrame)) -> Taken {
+        // Clone the references under the lock, send after it.
+        let mut batch: [Option<SharedFrame>; 16] = Default::default();
+        let (n, more) = {
+            let log = self.log.lock().unwrap();
+            if *cursor < log.first {
+                return Taken::Lagged(log.first - *cursor);
+            }
+            let start = (*cursor - log.first) as usize;
+            let n = max.min(batch.len()).min(log.frames.len() - start);
+            for (slot, f) in batch.iter_mut().zip(log.frames.range(start..start + n)) {
+                *slot = Some(f.clone());
+            }
+            (n, start + n < log.frames.len())
+        };
+        for f in batch.iter().take(n).flatten() {
+            send(f);
+        }
+        *cursor += n as u64;
+        Taken::Lines(more)
+    }
+
+    /// How many lines a client at `cursor` has missed, if its next line
+    /// has left the log.
+    pub fn missed(&self, cursor: u64) -> Option<u64> {
+        let first = self.log.lock().unwrap().first;
+        (cursor < first).then(|| first - cursor)
     }
 
     /// How many clients are connected.
     pub fn len(&self) -> usize {
-        self.clients.read().unwrap().len()
+        self.online.load(Ordering::Relaxed)
     }
 }

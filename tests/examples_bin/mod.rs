@@ -26,6 +26,9 @@ pub fn example(name: &str) -> PathBuf {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.args(["build", "--quiet", "--example", name, "--manifest-path"])
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        if name.starts_with("async_") || name == "load" {
+            cmd.args(["--features", "tokio"]);
+        }
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
