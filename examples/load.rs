@@ -688,10 +688,15 @@ async fn main() {
     if let (Some(a), Some(b)) = (cpu_before, cpu_after) {
         let secs = (b - a) as f64 / clock_ticks();
         println!(
-            "server CPU         {:.2} s, {:.2} µs per delivery",
+            "server CPU         {:.2} s, {:.2} µs per delivery, {:.1} µs per message sent",
             secs,
             if delivered > 0 {
                 secs * 1e6 / delivered as f64
+            } else {
+                0.0
+            },
+            if sent > 0 {
+                secs * 1e6 / sent as f64
             } else {
                 0.0
             }

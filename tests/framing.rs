@@ -462,6 +462,16 @@ fn shared_frames_are_queued_without_copy_and_in_order() {
         Err(Error::SendSequence),
         "clients must mask"
     );
+    // Encoded once: a thousand connections queue the very same bytes.
+    let mut many: Vec<Connection> = (0..1000)
+        .map(|_| Connection::server(Config::default()))
+        .collect();
+    for conn in &mut many {
+        conn.send_shared(&frame_bytes).unwrap();
+        let mut slices: [&[u8]; 2] = [&[]; 2];
+        assert_eq!(conn.output().chunks(&mut slices), 1);
+        assert_eq!(slices[0].as_ptr(), frame_bytes.as_bytes().as_ptr());
+    }
 }
 
 #[test]
