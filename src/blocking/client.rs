@@ -32,9 +32,11 @@ pub struct ClientConfig {
     pub handshake_timeout: Option<Duration>,
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
-    /// Offer permessage-deflate (RFC 7692) with these settings (unless
+    /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
     /// `options` already carries an extension offer); `None` offers nothing.
-    /// Default: `None`.
+    /// A server answer that does not fit the offer (§7.1), or no answer when
+    /// [`required`](crate::deflate::DeflateConfig::required), fails the
+    /// handshake with [`Error::Deflate`]. Default: `None`.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
 }
@@ -127,15 +129,10 @@ fn handshake<S: Read + Write>(
 ) -> Result<(WebSocket<S>, Response), Error> {
     let mut keys = OsRandom::new();
     #[cfg(feature = "deflate")]
-    let offered = config
-        .deflate
-        .as_ref()
-        .filter(|_| config.options.extensions.is_none());
+    let offer =
+        crate::deflate::negotiate::ClientOffer::new(config.deflate.as_ref(), &config.options);
     #[cfg(feature = "deflate")]
-    let options = match offered {
-        Some(d) => &config.options.clone().extensions(d.client_offer()),
-        None => &config.options,
-    };
+    let options = offer.options();
     #[cfg(not(feature = "deflate"))]
     let options = &config.options;
     let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
@@ -147,12 +144,7 @@ fn handshake<S: Read + Write>(
     #[allow(unused_mut)]
     let mut conn = Connection::client_with_keys(config.config.clone(), keys);
     #[cfg(feature = "deflate")]
-    if let Some(d) = offered {
-        let answer = response.extensions()?;
-        if let Some(agreed) = d.client_accept(&answer)? {
-            conn.enable_deflate(agreed, d);
-        }
-    }
+    offer.finish::<Error>(&response, &mut conn)?;
     // Frames the server sent right behind its response belong to the connection.
     conn.feed(&leftover);
     Ok((WebSocket::with_hooks(stream, conn, hooks), response))

@@ -10,6 +10,8 @@ use super::error::Error;
 use super::websocket::{read_head, Hooks, WebSocket};
 use crate::config::Config;
 use crate::connection::Connection;
+#[cfg(feature = "deflate")]
+use crate::deflate::negotiate::ServerAnswer;
 use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
 
 /// Settings for accepting connections.
@@ -25,9 +27,11 @@ pub struct ServerConfig {
     pub handshake_timeout: Option<Duration>,
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
-    /// Accept permessage-deflate (RFC 7692) offers with these settings;
-    /// `None` declines compression. Default: `Some(DeflateConfig::default())`
-    /// (no context takeover either way: no compression state while idle).
+    /// Accept permessage-deflate (RFC 7692) offers with these settings: the
+    /// first offer they can accept is taken (§5.1, see
+    /// [`Incoming::accept`]); `None` declines compression. Default:
+    /// `Some(DeflateConfig::default())` (no context takeover either way: no
+    /// compression state while idle).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
 }
@@ -95,29 +99,28 @@ impl<S: Read + Write> Incoming<S> {
     /// Protocols`. An invalid request is answered with the matching error
     /// response (400, or 426 for a wrong version) and returned as an error.
     ///
-    /// With permessage-deflate configured (and no extension answer set in
-    /// `accept`), the first acceptable offer is taken and compression
-    /// turned on.
+    /// With permessage-deflate configured (`ServerConfig::deflate`, feature
+    /// `deflate`) and no extension answer set in `accept`, the first
+    /// acceptable offer is taken (RFC 7692 §5.1), answered, and compression
+    /// turned on. When compression is `required` and no offer fits, the
+    /// request is answered with 400 and `Error::Deflate` returned.
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
         #[cfg(feature = "deflate")]
-        let agreed = match (&self.deflate, self.request.extensions()) {
-            (Some(d), Ok(offers)) => d
-                .server_accept(&offers)
-                .map(|(n, answer)| (n, answer, d.clone())),
-            _ => None,
+        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
+            Ok(agreed) => agreed,
+            Err(required) => {
+                self.stream.write_all(&required.response()?)?;
+                self.stream.flush()?;
+                return Err(Error::Deflate(required.error()));
+            }
         };
         #[cfg(feature = "deflate")]
-        if agreed.is_none() && self.deflate.as_ref().is_some_and(|d| d.required) {
-            let _ = self.reject_with_headers_ref(400, b"permessage-deflate is required");
-            return Err(Error::Handshake(HandshakeError::MalformedExtensions));
-        }
-        #[cfg(feature = "deflate")]
-        let with_ext;
+        let with_answer;
         #[cfg(feature = "deflate")]
         let accept = match &agreed {
-            Some((_, answer, _)) => {
-                with_ext = accept.clone().extensions(answer);
-                &with_ext
+            Some(agreed) => {
+                with_answer = agreed.accept(accept);
+                &with_answer
             }
             None => accept,
         };
@@ -128,8 +131,8 @@ impl<S: Read + Write> Incoming<S> {
                 #[allow(unused_mut)]
                 let mut conn = Connection::server(self.config);
                 #[cfg(feature = "deflate")]
-                if let Some((n, _, d)) = agreed {
-                    conn.enable_deflate(n, &d);
+                if let Some(agreed) = &agreed {
+                    agreed.enable(&mut conn);
                 }
                 // Frames the client sent right behind its request.
                 conn.feed(&self.leftover);
@@ -140,13 +143,6 @@ impl<S: Read + Write> Incoming<S> {
                 Err(e.into())
             }
         }
-    }
-
-    #[cfg(feature = "deflate")]
-    fn reject_with_headers_ref(&mut self, status: u16, body: &[u8]) -> Result<(), Error> {
-        let response = handshake::reject(status, &[], body)?;
-        self.stream.write_all(&response)?;
-        Ok(())
     }
 
     /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.

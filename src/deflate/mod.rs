@@ -4,8 +4,14 @@
 //! answer with [`DeflateConfig::client_accept`]; a server picks an offer with
 //! [`DeflateConfig::server_accept`]. Either side then calls
 //! [`Connection::enable_deflate`](crate::Connection::enable_deflate) with the
-//! agreed [`Negotiated`] parameters; the blocking adapters do all of this
-//! when their config carries a `DeflateConfig`.
+//! agreed [`Negotiated`] parameters. The adapters do all of this when their
+//! config carries a `DeflateConfig` (`deflate` in
+//! [`blocking::ClientConfig`](crate::blocking::ClientConfig) and
+//! [`blocking::ServerConfig`](crate::blocking::ServerConfig), and in the
+//! same two types of `rfc6455::tokio`): a client offers and fails on an
+//! answer that does not fit its offer (RFC 7692 §7.1), a server takes the
+//! first offer it can accept (§5.1) and answers 400 when compression is
+//! [`required`](DeflateConfig::required) and none fits.
 //!
 //! On the wire (RFC 7692 §6, §7.2): RSV1 marks the first frame of a
 //! compressed message; the trailing `00 00 ff ff` of each message's sync
@@ -28,6 +34,7 @@
 //! Rust).
 
 mod codec;
+pub(crate) mod negotiate;
 mod params;
 
 pub(crate) use codec::{Deflater, Inflater};

@@ -34,7 +34,10 @@ pub struct DeflateConfig {
     pub level: u32,
     /// Messages shorter than this are sent uncompressed (RSV1 clear).
     pub threshold: usize,
-    /// Fail the handshake if the peer does not agree to compression.
+    /// Fail the handshake if the peer does not agree to compression: the
+    /// adapters' servers answer a request with no acceptable offer with 400,
+    /// their clients fail on an answer without the extension; both report
+    /// [`ParamError::Required`].
     pub required: bool,
 }
 
@@ -90,6 +93,12 @@ pub enum ParamError {
     /// More than one permessage-deflate in a response.
     #[error("permessage-deflate negotiated twice")]
     Twice,
+    /// Compression is [`required`](DeflateConfig::required) and the peer
+    /// did not agree to it: a client's offer was declined, or a server found
+    /// no offer it could accept (RFC 7692 §5 lets either side fail the
+    /// handshake then).
+    #[error("permessage-deflate is required and the peer did not agree to it")]
+    Required,
 }
 
 /// The parameters of one offer or response, checked for syntax.
@@ -278,7 +287,8 @@ impl DeflateConfig {
     /// Client side: checks the server's answer (from
     /// [`Response::extensions`](crate::handshake::Response::extensions))
     /// against the offer this configuration made. `Ok(None)`: the server
-    /// declined (an error instead if [`required`](Self::required)).
+    /// declined ([`ParamError::Required`] instead if
+    /// [`required`](Self::required)).
     pub fn client_accept(
         &self,
         answer: &[Extension<'_>],
@@ -292,7 +302,7 @@ impl DeflateConfig {
         }
         let Some(p) = found else {
             return if self.required {
-                Err(ParamError::NotOffered("compression is required"))
+                Err(ParamError::Required)
             } else {
                 Ok(None)
             };

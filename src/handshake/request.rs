@@ -380,6 +380,14 @@ impl<'a> Accept<'a> {
         self
     }
 
+    /// The `Sec-WebSocket-Extensions` value set with
+    /// [`extensions`](Self::extensions), if any: the adapters leave
+    /// permessage-deflate alone when the application answers itself.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn extensions_answer(&self) -> Option<&'a str> {
+        self.extensions
+    }
+
     /// Adds a response header, e.g. `Set-Cookie`.
     pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
         self.headers.push((name, value));
