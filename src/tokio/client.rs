@@ -36,6 +36,13 @@ pub struct ClientConfig {
     /// The connection's [high-water mark](WebSocketStream::set_high_water).
     /// Default: 64 KiB.
     pub high_water: usize,
+    /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
+    /// `options` already carries an extension offer); `None` offers nothing.
+    /// A server answer that does not fit the offer (§7.1), or no answer when
+    /// [`required`](crate::deflate::DeflateConfig::required), fails the
+    /// handshake with [`Error::Deflate`]. Default: `None`.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ClientConfig {
@@ -46,6 +53,8 @@ impl Default for ClientConfig {
             handshake_timeout: Some(Duration::from_secs(10)),
             nodelay: true,
             high_water: DEFAULT_HIGH_WATER,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -128,7 +137,14 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<S>, Response), Error> {
     let mut keys = OsRandom::new();
-    let mut hs = ClientHandshake::new(uri, &config.options, &mut keys as &mut dyn KeySource)?;
+    #[cfg(feature = "deflate")]
+    let offer =
+        crate::deflate::negotiate::ClientOffer::new(config.deflate.as_ref(), &config.options);
+    #[cfg(feature = "deflate")]
+    let options = offer.options();
+    #[cfg(not(feature = "deflate"))]
+    let options = &config.options;
+    let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
     stream.write_all(hs.request_bytes()).await?;
     stream.flush().await?;
     let mut buf = std::vec![0u8; 4096];
@@ -141,7 +157,10 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             break (response, used, n);
         }
     };
+    #[allow(unused_mut)]
     let mut conn = Connection::client_with_keys(config.config.clone(), keys);
+    #[cfg(feature = "deflate")]
+    offer.finish::<Error>(&response, &mut conn)?;
     // Frames the server sent right behind its response belong to the connection.
     conn.feed(&buf[used..n]);
     Ok((

@@ -21,6 +21,14 @@ pub enum Error {
     /// The URL given to connect is not a WebSocket URI.
     #[error("invalid URL: {0}")]
     Url(#[from] UriError),
+    /// permessage-deflate negotiation failed: the server's answer does not
+    /// fit the client's offer (RFC 7692 §7.1), or compression is
+    /// [`required`](crate::deflate::DeflateConfig::required) and the peer
+    /// did not agree to it ([`ParamError::Required`](crate::deflate::ParamError::Required);
+    /// a server has answered the request with 400).
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate negotiation failed: {0}")]
+    Deflate(#[from] crate::deflate::ParamError),
     /// The handshake (including, for a client, resolving the host and
     /// opening the TCP connection) did not complete within the configured
     /// timeout.

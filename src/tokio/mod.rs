@@ -12,6 +12,16 @@
 //!   [`read_request_over`] (any stream) to inspect the request first and
 //!   then accept (choosing a subprotocol), reject with any status, or
 //!   answer plain HTTP on the same port ([`Incoming`]).
+//! - permessage-deflate (RFC 7692, feature `deflate`), negotiated exactly as
+//!   by the blocking adapters (the negotiation code is shared): a server
+//!   accepts the first offer its `ServerConfig::deflate` can take (§5.1; on
+//!   by default, no context takeover either way) and answers 400 when
+//!   compression is `required` and no offer fits; a client offers
+//!   `ClientConfig::deflate` (off by default) and fails with
+//!   `Error::Deflate` on an answer that does not fit its offer (§7.1).
+//!   Either way the agreed parameters go to `Connection::enable_deflate`;
+//!   [`Connection::deflate_enabled`](crate::Connection::deflate_enabled)
+//!   tells whether compression is on.
 //! - Handshake timeouts ([`ServerConfig::handshake_timeout`],
 //!   [`ClientConfig::handshake_timeout`]) run on tokio timers, over any
 //!   stream.

@@ -11,6 +11,8 @@ use super::error::Error;
 use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
 use crate::config::Config;
 use crate::connection::Connection;
+#[cfg(feature = "deflate")]
+use crate::deflate::negotiate::ServerAnswer;
 use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
 
 /// Settings for accepting connections.
@@ -37,6 +39,13 @@ pub struct ServerConfig {
     /// The connection's [high-water mark](WebSocketStream::set_high_water).
     /// Default: 64 KiB.
     pub high_water: usize,
+    /// Accept permessage-deflate (RFC 7692) offers with these settings: the
+    /// first offer they can accept is taken (§5.1, see
+    /// [`Incoming::accept`]); `None` declines compression. Default:
+    /// `Some(DeflateConfig::default())` (no context takeover either way: no
+    /// compression state while idle).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +56,8 @@ impl Default for ServerConfig {
             handshake_timeout: Some(Duration::from_secs(10)),
             nodelay: true,
             high_water: DEFAULT_HIGH_WATER,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -80,6 +91,8 @@ pub struct Incoming<S> {
     leftover: Vec<u8>,
     config: Config,
     high_water: usize,
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
@@ -100,12 +113,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
     /// Protocols`. An invalid request is answered with the matching error
     /// response (400, or 426 for a wrong version) and returned as an error.
+    ///
+    /// With permessage-deflate configured (`ServerConfig::deflate`, feature
+    /// `deflate`) and no extension answer set in `accept`, the first
+    /// acceptable offer is taken (RFC 7692 §5.1), answered, and compression
+    /// turned on. When compression is `required` and no offer fits, the
+    /// request is answered with 400 and `Error::Deflate` returned.
     pub async fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
+        #[cfg(feature = "deflate")]
+        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
+            Ok(agreed) => agreed,
+            Err(required) => {
+                self.stream.write_all(&required.response()?).await?;
+                self.stream.flush().await?;
+                let _ = self.stream.shutdown().await;
+                return Err(Error::Deflate(required.error()));
+            }
+        };
+        #[cfg(feature = "deflate")]
+        let with_answer;
+        #[cfg(feature = "deflate")]
+        let accept = match &agreed {
+            Some(agreed) => {
+                with_answer = agreed.accept(accept);
+                &with_answer
+            }
+            None => accept,
+        };
         match self.request.accept(accept) {
             Ok(response) => {
                 self.stream.write_all(&response).await?;
                 self.stream.flush().await?;
+                #[allow(unused_mut)]
                 let mut conn = Connection::server(self.config);
+                #[cfg(feature = "deflate")]
+                if let Some(agreed) = &agreed {
+                    agreed.enable(&mut conn);
+                }
                 // Frames the client sent right behind its request.
                 conn.feed(&self.leftover);
                 Ok(WebSocketStream::with_high_water(
@@ -243,6 +287,8 @@ async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
                     leftover: buf[used..n].to_vec(),
                     config: config.config.clone(),
                     high_water: config.high_water,
+                    #[cfg(feature = "deflate")]
+                    deflate: config.deflate.clone(),
                 });
             }
             Err(e) => {
