@@ -5,7 +5,8 @@
 //!
 //! Follows the Autobahn client protocol: `GET /getCaseCount`, then
 //! `/runCase?case=N&agent=rfc6455` for each case, then
-//! `/updateReports?agent=rfc6455`.
+//! `/updateReports?agent=rfc6455`. Offers permessage-deflate as
+//! `autobahn_client` does (compressing every message), for sections 12-13.
 
 use rfc6455::tokio::{self as ws, ClientConfig};
 use rfc6455::{CloseCode, Message};
@@ -21,6 +22,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ClientConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
+    // Offer `client_no_context_takeover` (we commit to resetting our own
+    // context, RFC 7692 §7.1.1.2), which lets the runner's server exercise
+    // every parameter combination of section 13; leave the server's choice open.
+    let mut deflate = rfc6455::deflate::DeflateConfig::default();
+    deflate.server_no_context_takeover = false;
+    deflate.client_no_context_takeover = true;
+    deflate.threshold = 0;
+    deflate.level = 1;
+    config.deflate = Some(deflate);
 
     let (mut socket, _) = ws::connect_with(&format!("{base}/getCaseCount"), &config).await?;
     let count: u32 = match socket.read().await? {

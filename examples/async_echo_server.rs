@@ -5,9 +5,10 @@
 //!
 //! The same behaviour and limits as `echo_server`: limits raised to 64 MiB
 //! (so Autobahn's 16 MiB messages pass), no keepalive pings (Autobahn counts
-//! unsolicited pings), echo through `echo_event` (the payload goes straight
-//! from the receive buffer into the send buffer). One task per connection
-//! on a multi-threaded runtime.
+//! unsolicited pings), permessage-deflate accepted with context takeover and
+//! every message compressed, echo through `echo_event` (the payload goes
+//! straight from the receive buffer into the send buffer). One task per
+//! connection on a multi-threaded runtime.
 
 use rfc6455::tokio::{self as ws, ServerConfig};
 use tokio::net::TcpListener;
@@ -25,6 +26,14 @@ async fn main() -> std::io::Result<()> {
     let mut config = ServerConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
+    // permessage-deflate: accept what the client asks for, keep context when
+    // allowed, compress every message (threshold 0, as the Autobahn run wants).
+    let mut deflate = rfc6455::deflate::DeflateConfig::default();
+    deflate.server_no_context_takeover = false;
+    deflate.client_no_context_takeover = false;
+    deflate.threshold = 0;
+    deflate.level = 1;
+    config.deflate = Some(deflate);
     let config = std::sync::Arc::new(config);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
