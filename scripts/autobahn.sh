@@ -22,13 +22,17 @@
 # Environment (all optional):
 #   AUTOBAHN_ROLES="server client"  roles to run, in order
 #   AUTOBAHN_INCLUDE_DEFLATE=0      1: also run sections 12 and 13
-#                                   (permessage-deflate; not implemented yet)
+#                                   (permessage-deflate)
 #   AUTOBAHN_SECTIONS="..."         override the section list entirely
 #   AUTOBAHN_ROLE_TIMEOUT=360       seconds allowed for each role (all its
 #                                   sections together); kosoku also has its own
 #                                   per-case timeouts
 #   AUTOBAHN_PARALLELISM=1          kosoku -p for the server role
+#   AUTOBAHN_PARALLEL_ROLES=0       1: run the roles at the same time (each has
+#                                   its own peer processes, ports and reports)
 #   AUTOBAHN_NO_BUILD=0             1: skip `cargo build --release --examples`
+#   AUTOBAHN_REPORTS=reports/autobahn  where the reports go (<dir>/<role>/<section>/),
+#                                   e.g. a second directory for the tokio examples
 #   ECHO_SERVER_BIN=...             command used instead of
 #                                   target/release/examples/echo_server
 #   AUTOBAHN_CLIENT_BIN=...         command used instead of
@@ -42,7 +46,7 @@ set -uo pipefail
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPTS_DIR/.." && pwd)"
 VENV="$SCRIPTS_DIR/.venv"
-REPORTS="$ROOT/reports/autobahn"
+REPORTS="${AUTOBAHN_REPORTS:-$ROOT/reports/autobahn}"
 
 KOSOKU_VERSION="${KOSOKU_VERSION:-0.1.0}"
 ROLES="${AUTOBAHN_ROLES:-server client}"
@@ -311,13 +315,35 @@ log "sections: $SECTIONS; excluded cases: ${EXCLUDE_CASES[*]:-none}; roles: $ROL
 
 status=0
 summaries=()
-for role in $ROLES; do
-    case "$role" in
+run_role() { # run_role ROLE
+    case "$1" in
     server) run_server_role ;;
     client) run_client_role ;;
+    esac
+}
+for role in $ROLES; do
+    case "$role" in
+    server | client) ;;
     *) log "unknown role $role"; exit 2 ;;
     esac
 done
+if [[ "${AUTOBAHN_PARALLEL_ROLES:-0}" == 1 ]]; then
+    # Each role in a subshell of its own, with its own cleanup of what it
+    # started; stopping this script stops them (their traps run cleanup).
+    for role in $ROLES; do
+        (
+            PIDS=()
+            trap cleanup EXIT
+            trap 'exit 130' INT TERM
+            run_role "$role"
+        ) &
+        PIDS+=("$!")
+    done
+    for pid in "${PIDS[@]}"; do wait "$pid"; done
+    PIDS=()
+else
+    for role in $ROLES; do run_role "$role"; done
+fi
 echo
 for role in $ROLES; do
     python3 "$SCRIPTS_DIR/autobahn_summary.py" "$role" "$REPORTS/$role" || status=1
