@@ -302,10 +302,8 @@ fn on_text(text: &str, my_name: &str) -> bool {
     {
         s.chat.store(true, Relaxed);
     }
-    if let Some(pos) = text.find("t=") {
-        let digits = &text[pos + 2..];
-        let end = digits.find(' ').unwrap_or(digits.len());
-        if let Ok(sent) = digits[..end].parse::<u64>() {
+    if let Some(sent) = send_time(text) {
+        {
             let now = s.now_ns();
             let lat = now.saturating_sub(sent);
             SHARD.with(|shard| {
@@ -326,6 +324,26 @@ fn on_text(text: &str, my_name: &str) -> bool {
         SHARD.with(|shard| shard.joins.fetch_add(1, Relaxed));
     }
     false
+}
+
+/// The send time a timed message carries (`t=<nanoseconds> `): the first
+/// `=` in a line (names and notices have none), preceded by `t`.
+fn send_time(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let eq = b.iter().position(|&c| c == b'=')?;
+    if eq == 0 || b[eq - 1] != b't' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    let mut digits = 0;
+    for &c in &b[eq + 1..] {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some(v)
 }
 
 async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<Arc<Semaphore>>) {
