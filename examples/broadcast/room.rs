@@ -2,12 +2,13 @@
 //!
 //! Each client has a bounded outgoing queue. A chat line is encoded into a
 //! WebSocket frame once ([`encode_shared`]) and the same bytes are queued,
-//! by reference, on every client. A small pool of writer threads drains the
-//! queues, writing everything queued for a client in one vectored write. No
-//! lock is held while writing to a socket, and a client whose socket does
-//! not accept data is retried later rather than waited for: one slow or
-//! stuck client never delays the others. A client that falls too far behind
-//! is sent a Close frame (1008) and disconnected.
+//! by reference (one pointer per client), on every client; a queue that a
+//! burst grew is shrunk once written out. A small pool of writer threads
+//! drains the queues, writing everything queued for a client in one vectored
+//! write. No lock is held while writing to a socket, and a client whose
+//! socket does not accept data is retried later rather than waited for: one
+//! slow or stuck client never delays the others. A client that falls too far
+//! behind is sent a Close frame (1008) and disconnected.
 //!
 //! The room knows nothing of other nodes: lines said here ([`Room::broadcast`])
 //! are also handed to an optional [`Relay`] (the Redis link, when there is
@@ -32,6 +33,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_millis(20);
 /// Bytes queued for one client beyond which it is dropped as too slow.
 pub const MAX_QUEUED_BYTES: usize = 1 << 20;
 
+/// Bytes to write, queued by reference (`Arc<Chunk>`): a line said to
+/// everyone costs each client's queue one pointer.
 enum Chunk {
     /// A frame encoded once for everyone.
     Shared(SharedFrame),
@@ -50,7 +53,7 @@ impl Chunk {
 
 #[derive(Default)]
 struct Queue {
-    chunks: VecDeque<Chunk>,
+    chunks: VecDeque<Arc<Chunk>>,
     /// Bytes of the first chunk already written.
     offset: usize,
     bytes: usize,
@@ -66,6 +69,11 @@ struct Queue {
     stalls: u32,
 }
 
+/// A client's queue, once written out, is shrunk to room for this many
+/// chunks if a burst grew it past 8 times that (thousands of clients joining
+/// at once queue thousands of lines on every client).
+const IDLE_CAPACITY: usize = 8;
+
 /// Writes without progress after which a closing client is cut off.
 const MAX_STALLS: u32 = 5;
 
@@ -76,7 +84,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// One connected client, as the room sees it.
 pub struct Client {
     pub name: String,
-    stream: TcpStream,
+    /// The socket: the client's reader thread reads from it, the writers
+    /// write to it.
+    pub stream: TcpStream,
     queue: Mutex<Queue>,
 }
 
@@ -89,17 +99,17 @@ impl Client {
             return;
         }
         q.bytes += bytes.len();
-        q.chunks.push_back(Chunk::Own(bytes));
+        q.chunks.push_back(Arc::new(Chunk::Own(bytes)));
         q.closing |= last;
         self.schedule(room, q);
     }
 
-    fn push_shared(self: &Arc<Self>, room: &Room, frame: &SharedFrame) {
+    fn push_shared(self: &Arc<Self>, room: &Room, frame: &Arc<Chunk>) {
         let mut q = lock(&self.queue);
         if q.closing {
             return;
         }
-        if q.bytes + frame.as_bytes().len() > room.max_queued {
+        if q.bytes + frame.bytes().len() > room.max_queued {
             // Too far behind: keep a frame being written intact, drop the
             // rest, say why, and disconnect.
             eprintln!(
@@ -112,12 +122,12 @@ impl Client {
             let close = [
                 0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
             ];
-            q.chunks.push_back(Chunk::Own(close.to_vec()));
+            q.chunks.push_back(Arc::new(Chunk::Own(close.to_vec())));
             q.bytes += close.len();
             q.closing = true;
         } else {
-            q.bytes += frame.as_bytes().len();
-            q.chunks.push_back(Chunk::Shared(frame.clone()));
+            q.bytes += frame.bytes().len();
+            q.chunks.push_back(Arc::clone(frame));
         }
         self.schedule(room, q);
     }
@@ -144,7 +154,7 @@ impl Client {
             let close = [
                 0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
             ];
-            q.chunks.push_back(Chunk::Own(close.to_vec()));
+            q.chunks.push_back(Arc::new(Chunk::Own(close.to_vec())));
             q.bytes += close.len();
         }
         if q.chunks.is_empty() {
@@ -155,15 +165,7 @@ impl Client {
             return false;
         }
         // Take cheap handles to the first chunks and write without the lock.
-        let batch: Vec<Chunk> = q
-            .chunks
-            .iter()
-            .take(64)
-            .map(|c| match c {
-                Chunk::Shared(f) => Chunk::Shared(f.clone()),
-                Chunk::Own(v) => Chunk::Own(v.clone()),
-            })
-            .collect();
+        let batch: Vec<Arc<Chunk>> = q.chunks.iter().take(64).cloned().collect();
         let offset = q.offset;
         drop(q);
         let slices: Vec<IoSlice<'_>> = batch
@@ -233,6 +235,9 @@ impl Client {
             }
         }
         if q.chunks.is_empty() {
+            if q.chunks.capacity() > 8 * IDLE_CAPACITY {
+                q.chunks.shrink_to(IDLE_CAPACITY);
+            }
             q.scheduled = false;
             if q.closing {
                 let _ = self.stream.shutdown(Shutdown::Both);
@@ -265,6 +270,12 @@ impl WorkList {
             list = self.ready.wait(list).unwrap_or_else(|e| e.into_inner());
         }
     }
+}
+
+/// A text line, encoded once for every client.
+fn text_frame(line: &str) -> Arc<Chunk> {
+    let frame = encode_shared(MessageKind::Text, line.as_bytes());
+    Arc::new(Chunk::Shared(frame))
 }
 
 /// Where lines said in this room go besides its own clients. It must not
@@ -311,8 +322,8 @@ impl Room {
         room
     }
 
-    /// Adds a client (`stream` is its writing handle) and announces it to
-    /// everyone, itself included.
+    /// Adds a client (`stream` is its socket, see [`Client::stream`]) and
+    /// announces it to everyone, itself included.
     pub fn join(&self, name: String, stream: TcpStream) -> (u64, Arc<Client>) {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let client = Arc::new(Client {
@@ -330,7 +341,7 @@ impl Room {
             .insert(id, Arc::clone(&client));
         self.broadcast(&format!("{} just connected.", client.name));
         if let Some(line) = status.as_deref() {
-            client.push_shared(self, &encode_shared(MessageKind::Text, line.as_bytes()));
+            client.push_shared(self, &text_frame(line));
         }
         drop(status);
         (id, client)
@@ -359,7 +370,7 @@ impl Room {
     /// Sends a line to every client here (and not to the relay): encoded
     /// once, queued by reference.
     pub fn deliver(&self, line: &str) {
-        let frame = encode_shared(MessageKind::Text, line.as_bytes());
+        let frame = text_frame(line);
         for c in self
             .clients
             .read()
