@@ -42,7 +42,8 @@ pub struct Config {
     /// RFC 6455 §7.1.1) before giving up. Default: 10 s.
     pub close_timeout: Duration,
     /// Size the receive buffer starts at and shrinks back to when idle.
-    /// Default: 2 KiB.
+    /// Default: 1 KiB (an idle connection's largest buffer; reads that
+    /// keep filling it double it, up to `max_read_size`).
     pub read_buffer_size: usize,
     /// Largest read the receive buffer offers at once under load (it doubles
     /// from `read_buffer_size` while reads keep filling it). A frame being
@@ -68,7 +69,7 @@ impl Default for Config {
             ping_interval: None,
             pong_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(10),
-            read_buffer_size: 2048,
+            read_buffer_size: 1024,
             max_read_size: 64 << 10,
             buffer_retain: 1024,
             stream_fragments: false,

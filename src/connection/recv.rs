@@ -208,7 +208,10 @@ impl Connection {
         // (regrowing it per frame would cost a reallocation and a zeroing
         // pass each time); it goes back once traffic drops, here or from
         // the idle timer (`handle_timeout`).
-        if self.rx.len() > self.read_size && self.last_read < self.read_size / 4 {
+        // (A buffer up to 4x the read size is kept: shrinking it at once
+        // would make reads that alternate between full and short reallocate
+        // back and forth.)
+        if self.rx.len() > self.read_size.saturating_mul(4) && self.last_read < self.read_size / 4 {
             self.shrink_buffers();
         } else if self.rx.len() < self.read_size {
             self.rx.resize(self.read_size, 0);

@@ -123,6 +123,10 @@ async fn with_timeout<T>(
     limit: Option<Duration>,
     f: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
+    // Boxed: the handshake's state lives on the heap while it runs, so the
+    // caller's future (one per connection, for its whole life) is not sized
+    // for it.
+    let f = alloc::boxed::Box::pin(f);
     match limit {
         Some(t) => ::tokio::time::timeout(t, f)
             .await

@@ -119,7 +119,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// acceptable offer is taken (RFC 7692 §5.1), answered, and compression
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
-    pub async fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
+    pub fn accept<'a>(
+        self,
+        accept: &'a Accept<'a>,
+    ) -> impl core::future::Future<Output = Result<WebSocketStream<S>, Error>> + 'a
+    where
+        S: 'a,
+    {
+        // Boxed: the handshake's state lives on the heap while it runs,
+        // so the caller's future (one per connection, for its whole life)
+        // is not sized for it.
+        alloc::boxed::Box::pin(self.accept_inner(accept))
+    }
+
+    async fn accept_inner(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
         #[cfg(feature = "deflate")]
         let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
             Ok(agreed) => agreed,
@@ -259,11 +272,14 @@ pub async fn read_request_over<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     config: &ServerConfig,
 ) -> Result<Incoming<S>, Error> {
+    // Boxed, like `Incoming::accept`: a connection's future is not sized
+    // for the head being read.
+    let read = alloc::boxed::Box::pin(read_request_inner(stream, config));
     match config.handshake_timeout {
-        Some(t) => ::tokio::time::timeout(t, read_request_inner(stream, config))
+        Some(t) => ::tokio::time::timeout(t, read)
             .await
             .map_err(|_| Error::HandshakeTimeout)?,
-        None => read_request_inner(stream, config).await,
+        None => read.await,
     }
 }
 
