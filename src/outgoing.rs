@@ -17,11 +17,10 @@ use alloc::vec::Vec;
 /// [`Connection::send_shared`]: crate::Connection::send_shared
 ///
 /// Made by [`encode_shared`] (one uncompressed frame) or, with
-/// permessage-deflate, [`encode_shared_compressed`] (the same frame plus a
+/// permessage-deflate, `encode_shared_compressed` (the same frame plus a
 /// compressed encoding made once, for every connection that can take it).
 ///
 /// [`encode_shared`]: crate::connection::encode_shared
-/// [`encode_shared_compressed`]: crate::connection::encode_shared_compressed
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedFrame {
     pub(crate) bytes: Arc<[u8]>,

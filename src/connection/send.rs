@@ -184,7 +184,7 @@ impl Connection {
     }
 
     /// Queues frames encoded once with [`encode_shared`] (or
-    /// [`encode_shared_compressed`]) without copying them: the bytes are
+    /// `encode_shared_compressed`, feature `deflate`) without copying them: the bytes are
     /// referenced from the queue. Only for the server role, whose frames are
     /// not masked (a client must mask every frame with a fresh key).
     ///
@@ -194,7 +194,7 @@ impl Connection {
     /// - made with [`encode_shared`]: the uncompressed frame, always (an
     ///   uncompressed message is valid on any connection and does not touch
     ///   the compression context);
-    /// - made with [`encode_shared_compressed`], message at least the
+    /// - made with `encode_shared_compressed`, message at least the
     ///   connection's threshold: if the connection keeps no context in its
     ///   sending direction (`server_no_context_takeover`) and its window is
     ///   at least the one the frame was compressed with, the compressed
