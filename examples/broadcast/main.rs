@@ -129,7 +129,7 @@ fn main() -> std::io::Result<()> {
 }
 
 /// Stack of a client's reader thread, which runs [`chat`] only: that touches
-/// two pages of it.
+/// two pages of it (three once it has inflated a compressed message).
 const READER_STACK: usize = 64 << 10;
 
 /// Stack of the short-lived thread that reads a request and answers it (the
