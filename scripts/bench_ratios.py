@@ -2,10 +2,18 @@
 """Print the benchmark ratio table from criterion's estimates.
 
 Reads <criterion dir>/**/new/{estimates,benchmark}.json as written by
-`cargo bench --bench core` (and `--bench handshake`, `--bench echo`), and
-prints, for each workload, our throughput divided by the comparison's
-throughput (tungstenite's, or a floor's). Both sides of a ratio are
-functions of the same criterion group, so they come from the same run.
+`cargo bench --bench core` (and `--bench handshake`, `--bench echo`,
+`--features tokio --bench async_echo`), and prints, for each workload, our
+throughput divided by the comparison's throughput (tungstenite's,
+fastwebsockets', or a floor's). Both sides of a ratio are functions of the
+same criterion group, so they come from the same run. Rows marked as costs
+(server CPU per message) print our cost divided by the reference's, and
+their target is an upper bound.
+
+`async_echo` also writes <criterion dir>/async_echo_rounds/<baseline>.json:
+server CPU per message and messages/s from interleaved rounds (the servers
+take turns, so machine load hits them alike), with per-round ratios already
+reduced to medians; those rows are marked "(rounds)".
 
 Usage:
     python3 scripts/bench_ratios.py [CRITERION_DIR] [--stat min|median|mean] [--markdown]
@@ -28,7 +36,9 @@ import json
 import os
 import sys
 
-# (workload, group, ours, reference, target or None)
+# (workload, group, ours, reference, target or None[, "cost"]): a "cost" row
+# prints our time / the reference's time (lower is better, target an upper
+# bound); the others print throughput ratios (target a lower bound).
 ROWS = [
     ("decode 100k x 16 B text", "decode_small", "rfc6455", "tungstenite", 2.0),
     ("decode 16 x 1 MiB binary", "decode_1mib", "rfc6455", "tungstenite", 1.4),
@@ -51,6 +61,20 @@ ROWS = [
     ("handshake vs tungstenite::accept", "handshake", "rfc6455", "tungstenite_accept", None),
     ("echo 64 B, 1 connection", "echo_1conn", "rfc6455", "tungstenite", None),
     ("echo 64 B, 16 connections", "echo_16conn", "rfc6455", "tungstenite", None),
+    ("tokio echo 64 B, 16 conns, window 1", "echo_tokio_16conns", "rfc6455", "fastwebsockets", 1.0),
+    ("tokio echo 64 B, 16 conns, window 1", "echo_tokio_16conns", "rfc6455", "fastwebsockets_hyper", None),
+    ("tokio echo 64 B, 16 conns, window 8", "echo_tokio_16conns_window8", "rfc6455", "fastwebsockets", None),
+    ("tokio echo server CPU/msg (schedstat)", "echo_tokio_16conns_server_cpu", "rfc6455", "fastwebsockets", 0.9, "cost"),
+    ("tokio echo server loop CPU/msg, no I/O", "echo_tokio_server_no_io", "rfc6455", "fastwebsockets", None, "cost"),
+]
+
+# (workload, reference, key in ratios_rfc6455_over[reference], target or None, "cost" or "throughput")
+ROUNDS_ROWS = [
+    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "fastwebsockets", "msgs_per_s", 1.0, "throughput"),
+    ("tokio echo server CPU/msg, stat (rounds)", "fastwebsockets", "server_cpu", 0.9, "cost"),
+    ("tokio echo server CPU/msg, schedstat (rounds)", "fastwebsockets", "server_sched", None, "cost"),
+    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "fastwebsockets_hyper", "msgs_per_s", None, "throughput"),
+    ("tokio echo server CPU/msg, stat (rounds)", "fastwebsockets_hyper", "server_cpu", None, "cost"),
 ]
 
 
@@ -84,6 +108,35 @@ def load(root, stat, baseline="new"):
     return out
 
 
+def load_rounds(root, baseline="new"):
+    """async_echo's interleaved-rounds summary for one run, or None."""
+    try:
+        with open(os.path.join(root, "async_echo_rounds", f"{baseline}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def median(xs):
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def verdict_for(ratio, target, cost):
+    if target is None:
+        return "", False
+    if cost:
+        return (f"<= {target:g}  ok", False) if ratio <= target else (f"<= {target:g}  MISS", True)
+    return (f">= {target:g}  ok", False) if ratio >= target else (f">= {target:g}  MISS", True)
+
+
+def fmt_cost(seconds, thrpt):
+    """Time per element (e.g. server CPU per message)."""
+    per = seconds / thrpt["Elements"] if thrpt and "Elements" in thrpt else seconds
+    return f"{per * 1e6:.2f} µs/msg" if per >= 1e-6 else f"{per * 1e9:.0f} ns/msg"
+
+
 def fmt_thrpt(seconds, thrpt):
     if not thrpt:
         return f"{seconds * 1e6:.1f} µs"
@@ -107,31 +160,56 @@ def main():
     names = args.baselines.split(",") if args.baselines else ["new"]
     runs = [load(args.root, args.stat, n) for n in names]
     runs = [r for r in runs if r]
-    if not runs:
+    rounds_runs = [r for r in (load_rounds(args.root, n) for n in names) if r]
+    if not runs and not rounds_runs:
         print(f"no criterion estimates under {args.root} for {names}", file=sys.stderr)
         return 2
 
     rows = []
     missed = False
-    for label, group, ours, ref, target in ROWS:
+    for label, group, ours, ref, target, *kind in ROWS:
+        cost = kind == ["cost"]
         pairs = [(r[f"{group}/{ours}"], r[f"{group}/{ref}"]) for r in runs
                  if f"{group}/{ours}" in r and f"{group}/{ref}" in r]
         if not pairs:
             continue
-        ratios = sorted(b[0] / a[0] for a, b in pairs)  # throughput ratio = inverse time ratio
-        mid = len(ratios) // 2
-        ratio = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+
+        def ratio_of(p):
+            # throughput ratio = inverse time ratio; a cost ratio is the time ratio
+            return p[0][0] / p[1][0] if cost else p[1][0] / p[0][0]
+
+        ratios = sorted(ratio_of(p) for p in pairs)
+        ratio = median(ratios)
         # Throughputs shown from the run whose ratio is closest to the median.
-        a, b = min(pairs, key=lambda p: abs(p[1][0] / p[0][0] - ratio))
+        a, b = min(pairs, key=lambda p: abs(ratio_of(p) - ratio))
         shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
-        if target is None:
-            verdict = ""
-        elif ratio >= target:
-            verdict = f">= {target:g}  ok"
-        else:
-            verdict = f">= {target:g}  MISS"
-            missed = True
-        rows.append((label, f"{ours} / {ref}" if ours != "rfc6455" else ref, fmt_thrpt(*a[:2]), fmt_thrpt(*b[:2]), shown, verdict))
+        verdict, miss = verdict_for(ratio, target, cost)
+        missed |= miss
+        if cost:
+            label += " (ours / ref, lower is better)"
+        fmt = fmt_cost if cost else fmt_thrpt
+        rows.append((label, f"{ours} / {ref}" if ours != "rfc6455" else ref, fmt(*a[:2]), fmt(*b[:2]), shown, verdict))
+
+    for label, ref, key, target, kind in ROUNDS_ROWS:
+        cost = kind == "cost"
+        per_run = [r for r in rounds_runs if key in r.get("ratios_rfc6455_over", {}).get(ref, {})]
+        if not per_run:
+            continue
+        ratios = sorted(r["ratios_rfc6455_over"][ref][key] for r in per_run)
+        ratio = median(ratios)
+        shown_run = min(per_run, key=lambda r: abs(r["ratios_rfc6455_over"][ref][key] - ratio))
+        field = {"msgs_per_s": "msgs_per_s", "server_cpu": "server_cpu_us_per_msg",
+                 "server_sched": "server_sched_us_per_msg"}[key]
+        unit = " msg/s" if key == "msgs_per_s" else " µs/msg"
+        ours_v = shown_run["servers"].get("rfc6455", {}).get(field)
+        ref_v = shown_run["servers"].get(ref, {}).get(field)
+        shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
+        verdict, miss = verdict_for(ratio, target, cost)
+        missed |= miss
+        if cost:
+            label += " (ours / ref, lower is better)"
+        rows.append((label, ref, f"{ours_v:.{0 if unit == ' msg/s' else 2}f}{unit}",
+                     f"{ref_v:.{0 if unit == ' msg/s' else 2}f}{unit}", shown, verdict))
 
     header = ("workload", "vs", "ours (or numerator)", "reference", "ratio", "target")
     if args.markdown:
@@ -143,7 +221,8 @@ def main():
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for r in [header] + rows:
             print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip())
-    runs_note = f"median over {len(runs)} runs (min..max)" if len(runs) > 1 else "one run"
+    n_runs = max(len(runs), len(rounds_runs))
+    runs_note = f"median over {n_runs} runs (min..max)" if n_runs > 1 else "one run"
     stat = "fastest-sample" if args.stat == "min" else args.stat
     print(f"\n({stat} time per iteration; ratio = our throughput / reference throughput,"
           f" same group, same run; {runs_note})")
