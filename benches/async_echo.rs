@@ -9,7 +9,8 @@
 //! from `/proc/<pid>` without the clients'. The servers are identical but
 //! for the WebSocket library: a listener accepting on the runtime's main
 //! thread, one spawned task per connection, `TCP_NODELAY` on, each message
-//! echoed with its type as soon as it is read, no keepalive timers.
+//! echoed with its type as soon as it is read, no keepalive timers, no
+//! compression (the clients do not offer permessage-deflate).
 //!
 //! - `rfc6455`: `rfc6455::tokio::accept` over the `TcpStream`, then
 //!   `read_event` + `Connection::echo_event` + `flush` (as
