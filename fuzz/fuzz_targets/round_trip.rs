@@ -30,6 +30,10 @@ enum Op {
     Pong(Vec<u8>),
     /// `send_uncompressed` (RSV1 clear even with deflate on).
     Uncompressed { text: bool, data: Vec<u8> },
+    /// Server only: a message encoded once (`encode_shared`, or with
+    /// `compressed` `encode_shared_compressed` at window 9 + bits % 7) and
+    /// queued with `send_shared`.
+    Shared { text: bool, data: Vec<u8>, compressed: bool, bits: u8, level: u8 },
 }
 
 /// permessage-deflate parameters both ends agree on.
@@ -226,8 +230,41 @@ fuzz_target!(|input: Input| {
                 }
                 continue;
             }
+            Op::Shared { text, data, compressed, bits, level } => {
+                if sender_role != Role::Server {
+                    continue;
+                }
+                let (kind, data) = if *text {
+                    let valid = match core::str::from_utf8(data) {
+                        Ok(s) => s.len(),
+                        Err(e) => e.valid_up_to(),
+                    };
+                    (MessageKind::Text, &data[..valid])
+                } else {
+                    (MessageKind::Binary, &data[..])
+                };
+                let frame = if *compressed {
+                    let mut dc = DeflateConfig::default();
+                    dc.server_max_window_bits = 9 + bits % 7;
+                    dc.level = (level % 10) as u32;
+                    rfc6455::connection::encode_shared_compressed(kind, data, &dc)
+                } else {
+                    rfc6455::connection::encode_shared(kind, data)
+                };
+                sender.send_shared(&frame).unwrap();
+                expected.push(match kind {
+                    MessageKind::Text => Message::Text(String::from_utf8(data.to_vec()).unwrap()),
+                    MessageKind::Binary => Message::Binary(data.to_vec()),
+                });
+                if !*compressed {
+                    continue;
+                }
+            }
         }
-        if matches!(op, Op::Text(_) | Op::Binary(_) | Op::Big { .. } | Op::Fragmented { .. }) {
+        if matches!(
+            op,
+            Op::Text(_) | Op::Binary(_) | Op::Big { .. } | Op::Fragmented { .. } | Op::Shared { .. }
+        ) {
             data_messages += 1;
         }
     }
