@@ -9,7 +9,7 @@
 //! client is, it costs the room one cursor; a client whose next line has
 //! left the log (more than 1 MiB of lines behind) is disconnected with 1008,
 //! so one slow client never delays the others or grows memory. The log's
-//! lock is held to append or to clone a few references, never while
+//! lock is held to append or to queue a few references, never while
 //! writing to a socket.
 
 use std::collections::VecDeque;
@@ -90,27 +90,21 @@ impl Room {
     }
 
     /// Hands the lines from `cursor` on, at most `max`, to `send`, and
-    /// advances the cursor past them.
+    /// advances the cursor past them. `send` runs under the log's lock: it
+    /// should only queue the frame (one reference count increment), not
+    /// write it.
     pub fn take(&self, cursor: &mut u64, max: usize, mut send: impl FnMut(&SharedFrame)) -> Taken {
-        // Clone the references under the lock, send after it.
-        let mut batch: [Option<SharedFrame>; 16] = Default::default();
-        let (n, more) = {
-            let log = self.log.lock().unwrap();
-            if *cursor < log.first {
-                return Taken::Lagged(log.first - *cursor);
-            }
-            let start = (*cursor - log.first) as usize;
-            let n = max.min(batch.len()).min(log.frames.len() - start);
-            for (slot, f) in batch.iter_mut().zip(log.frames.range(start..start + n)) {
-                *slot = Some(f.clone());
-            }
-            (n, start + n < log.frames.len())
-        };
-        for f in batch.iter().take(n).flatten() {
+        let log = self.log.lock().unwrap();
+        if *cursor < log.first {
+            return Taken::Lagged(log.first - *cursor);
+        }
+        let start = (*cursor - log.first) as usize;
+        let n = max.min(log.frames.len() - start);
+        for f in log.frames.range(start..start + n) {
             send(f);
         }
         *cursor += n as u64;
-        Taken::Lines(more)
+        Taken::Lines(start + n < log.frames.len())
     }
 
     /// How many lines a client at `cursor` has missed, if its next line
