@@ -90,7 +90,7 @@ pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
     let (inner, ww, timer) = ws.into_inner();
     let shared = Arc::new(Shared {
         inner: Mutex::new(inner),
-        ww,
+        ww: ww.shared(),
     });
     (
         Reader {

@@ -59,22 +59,50 @@ impl Wake for WriteWaiters {
 pub(crate) struct WriteWaker {
     waiters: Arc<WriteWaiters>,
     proxy: Waker,
+    /// One task owns the stream (not split): it writes with its own waker.
+    direct: bool,
 }
+
+/// Tasks remembered as waiting to write, at most; registering one more
+/// wakes those first (a spurious wake is harmless: a woken task that still
+/// cannot write registers again). Wakers that `will_wake` cannot tell apart
+/// (some runtimes' `block_on`) would otherwise pile up.
+const MAX_WRITE_WAITERS: usize = 8;
 
 impl WriteWaker {
     pub(crate) fn new() -> Self {
         let waiters = Arc::new(WriteWaiters::default());
         let proxy = Waker::from(Arc::clone(&waiters));
-        WriteWaker { waiters, proxy }
+        WriteWaker {
+            waiters,
+            proxy,
+            direct: true,
+        }
+    }
+
+    /// For a stream shared by split halves: writes go through the proxy.
+    pub(crate) fn shared(mut self) -> Self {
+        self.direct = false;
+        self
     }
 
     /// Registers the task of `cx` and returns the context to write with.
-    pub(crate) fn context(&self, cx: &Context<'_>) -> Context<'_> {
+    pub(crate) fn context<'a>(&'a self, cx: &'a Context<'_>) -> Context<'a> {
+        if self.direct {
+            return Context::from_waker(cx.waker());
+        }
         let mut w = lock(&self.waiters.waiting);
+        let mut stale = Vec::new();
         if !w.iter().any(|x| x.will_wake(cx.waker())) {
+            if w.len() >= MAX_WRITE_WAITERS {
+                stale = std::mem::take(&mut *w);
+            }
             w.push(cx.waker().clone());
         }
         drop(w);
+        for old in stale {
+            old.wake();
+        }
         Context::from_waker(&self.proxy)
     }
 }
@@ -156,7 +184,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         while self.conn.output().len() > limit {
             let out = self.conn.output();
             let stream = Pin::new(&mut self.stream);
-            let written = if stream.is_write_vectored() {
+            let front = out.front();
+            let written = if front.len() == out.len() {
+                // One run of bytes: no slice array to fill.
+                stream.poll_write(wcx, front)
+            } else if stream.is_write_vectored() {
                 let mut parts: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
                 let n = out.chunks(&mut parts);
                 if n == 1 {
@@ -627,5 +659,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
         let this = self.get_mut();
         this.inner.start_close(Some(CloseCode::NORMAL), "")?;
         this.inner.poll_flush(cx, &this.ww)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn write_waiters_stay_bounded_when_wakers_cannot_be_told_apart() {
+        let ww = WriteWaker::new().shared();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        for _ in 0..1000 {
+            // A fresh waker each time, as a `block_on` may hand out.
+            let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+            let cx = Context::from_waker(&waker);
+            let _ = ww.context(&cx);
+            assert!(lock(&ww.waiters.waiting).len() <= MAX_WRITE_WAITERS);
+        }
+        // The task registered last is woken when the stream can take bytes.
+        let waker = Waker::from(Arc::clone(&count));
+        let _ = ww.context(&Context::from_waker(&waker));
+        ww.proxy.wake_by_ref();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(lock(&ww.waiters.waiting).is_empty());
+    }
+
+    #[test]
+    fn an_unsplit_stream_writes_with_the_callers_waker() {
+        let ww = WriteWaker::new();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&count));
+        let cx = Context::from_waker(&waker);
+        let wcx = ww.context(&cx);
+        assert!(wcx.waker().will_wake(&waker));
+        assert!(lock(&ww.waiters.waiting).is_empty());
     }
 }
