@@ -250,3 +250,37 @@ fn borrowed_close_event_carries_code_and_reason() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The idle timer never reports a deadline that has already passed: when
+/// buffers cannot be given back yet (a frame is half received), the next try
+/// is a period later. (A past deadline made an adapter's read loop spin
+/// without ever reading the rest of the frame.)
+#[test]
+fn idle_shrink_that_cannot_happen_yet_moves_its_deadline() {
+    let mut server = Connection::server(Config::default());
+    server.handle_timeout(Duration::ZERO);
+    // Half of a 100 KiB binary frame: the receive buffer grows for it.
+    let wire = cframe(0x82, &vec![7u8; 100 << 10]);
+    server.feed(&wire[..60 << 10]);
+    assert_eq!(server.next_event().unwrap(), None);
+    assert!(server.buffer_capacity() > 4096);
+    let mut now = Duration::ZERO;
+    for _ in 0..5 {
+        let due = server.poll_timeout().expect("the idle timer");
+        now = now.max(due);
+        server.handle_timeout(now);
+        let next = server.poll_timeout().expect("still oversized");
+        assert!(next > now, "deadline {next:?} not after {now:?}");
+    }
+    // The rest arrives: the frame is delivered whole, then the buffer goes.
+    server.feed(&wire[60 << 10..]);
+    match server.next_event().unwrap() {
+        Some(Event::Binary(b)) => assert_eq!(b.len(), 100 << 10),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.next_event().unwrap(), None);
+    let due = server.poll_timeout().expect("the idle timer");
+    server.handle_timeout(due);
+    assert!(server.buffer_capacity() <= 4096);
+    assert_eq!(server.poll_timeout(), None);
+}

@@ -206,6 +206,9 @@ pub struct Connection {
     now: Duration,
     clock_started: bool,
     last_activity: Duration,
+    /// When giving buffers back was last due but not possible (a frame or
+    /// message in progress holds them): the next try is a period later.
+    shrink_tried: Duration,
     ping_outstanding: Option<(u32, Duration)>,
     ping_counter: u32,
     close_deadline: Option<Duration>,
@@ -258,6 +261,7 @@ impl Connection {
             now: Duration::ZERO,
             clock_started: false,
             last_activity: Duration::ZERO,
+            shrink_tried: Duration::ZERO,
             ping_outstanding: None,
             ping_counter: 0,
             close_deadline: None,
@@ -434,8 +438,13 @@ impl Connection {
         }
         self.now = self.now.max(now);
         let now = self.now;
-        if now >= self.last_activity + IDLE_SHRINK && self.buffers_oversized() {
+        if now >= self.shrink_due() && self.buffers_oversized() {
             self.shrink_buffers();
+            if self.buffers_oversized() {
+                // Still in use (a partial frame, a message being assembled):
+                // try again later rather than report a deadline already past.
+                self.shrink_tried = now;
+            }
         }
         if let Some(deadline) = self.close_deadline {
             if now >= deadline && !self.should_close_transport() {
@@ -469,6 +478,11 @@ impl Connection {
         }
     }
 
+    /// When buffers grown for large messages are next given back.
+    fn shrink_due(&self) -> Duration {
+        self.last_activity.max(self.shrink_tried) + IDLE_SHRINK
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) should next be called,
     /// in the caller's clock, or `None` when nothing is scheduled.
     pub fn poll_timeout(&self) -> Option<Duration> {
@@ -476,8 +490,7 @@ impl Connection {
             return None;
         }
         // Give large buffers back a moment after traffic stops.
-        let shrink = (self.clock_started && self.buffers_oversized())
-            .then(|| self.last_activity + IDLE_SHRINK);
+        let shrink = (self.clock_started && self.buffers_oversized()).then(|| self.shrink_due());
         let keepalive = match (self.state, self.ping_outstanding, self.config.ping_interval) {
             (State::Open, Some((_, deadline)), _) => Some(deadline),
             (State::Open, None, Some(interval)) => Some(self.last_activity + interval),
