@@ -366,10 +366,14 @@ async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<
                 }
             }
             Ok(false) => {}
-            Err(_) => break,
+            Err(e) => {
+                if stats().closed.fetch_add(1, Relaxed) < 5 {
+                    eprintln!("{my_name}connection ended: {e}");
+                }
+                return;
+            }
         }
     }
-    stats().closed.fetch_add(1, Relaxed);
 }
 
 fn payload(size: usize) -> String {

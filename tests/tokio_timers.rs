@@ -189,3 +189,83 @@ async fn tcp_client_handshake_timeout() {
     assert!(matches!(r, Err(Error::HandshakeTimeout)), "{r:?}");
     drop(hold);
 }
+
+/// A stream whose reads, once `slow` is set, take 1.2 s of wall-clock time
+/// before returning their bytes (as a busy runtime thread might).
+struct SlowReads<S> {
+    inner: S,
+    slow: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for SlowReads<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if r.is_ready()
+            && buf.filled().len() > before
+            && self.slow.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            std::thread::sleep(Duration::from_millis(1200));
+        }
+        r
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for SlowReads<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The idle timer comes due while a read is in flight (the read itself took
+/// longer than the timer's period): the bytes read are kept, whatever the
+/// timer gives back. (The adapter once ran the timer between the read and
+/// recording it, and the receive buffer shrank under the bytes.)
+#[tokio::test]
+async fn bytes_read_while_the_idle_timer_comes_due_are_kept() {
+    let (a, mut b) = tokio::io::duplex(1 << 20);
+    let slow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = SlowReads {
+        inner: a,
+        slow: std::sync::Arc::clone(&slow),
+    };
+    let mut client =
+        WebSocketStream::from_connection(stream, Connection::client(Config::default()));
+    // A 100 KiB frame grows the receive buffer.
+    let mut big = vec![0x82, 127];
+    big.extend_from_slice(&(100u64 << 10).to_be_bytes());
+    big.extend(std::iter::repeat(7u8).take(100 << 10));
+    b.write_all(&big).await.unwrap();
+    match client.read().await.unwrap() {
+        Message::Binary(d) => assert_eq!(d.len(), 100 << 10),
+        other => panic!("{other:?}"),
+    }
+    // Then 3 KiB of text, read slowly: the timer is due when the read ends.
+    let text = "t".repeat(3 << 10);
+    let mut frame = vec![0x81, 126];
+    frame.extend_from_slice(&(text.len() as u16).to_be_bytes());
+    frame.extend_from_slice(text.as_bytes());
+    slow.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.write_all(&frame).await.unwrap();
+    assert_eq!(client.read().await.unwrap(), Message::Text(text));
+}

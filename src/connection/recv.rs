@@ -68,6 +68,10 @@ impl Connection {
     /// Records that `n` bytes were read into the start of
     /// [`read_buf`](Self::read_buf).
     ///
+    /// Call it right after the read, before any other call on the
+    /// connection: [`handle_timeout`](Self::handle_timeout) in between may
+    /// give the (empty) receive buffer back, and the bytes with it.
+    ///
     /// # Panics
     ///
     /// If `n` exceeds the space `read_buf` offered.

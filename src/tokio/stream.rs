@@ -358,13 +358,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
                 Poll::Ready(Ok(())) => {
                     let n = buf.filled().len();
-                    let now = self.now();
-                    self.conn.handle_timeout(now);
+                    // Commit before anything else touches the connection:
+                    // the timer may give an empty receive buffer back.
                     if n == 0 {
                         self.conn.feed_eof();
                     } else {
                         self.conn.commit_read(n);
                     }
+                    // The clock, before the new bytes are decoded (frames
+                    // are stamped with it).
+                    let now = self.now();
+                    self.conn.handle_timeout(now);
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
