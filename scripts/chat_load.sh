@@ -5,6 +5,7 @@
 #
 #   scripts/chat_load.sh                 # everything below
 #   CHAT_LOAD_PARTS="saturation idle" scripts/chat_load.sh
+#   CHAT_LOAD_SERVERS="seed async_broadcast" scripts/chat_load.sh
 #
 # Parts (CHAT_LOAD_PARTS, default all):
 #   saturation  1,000 clients, 4 senders x 8 messages in flight, 10 s
@@ -73,6 +74,10 @@ run() {
 
 chat_servers=(broadcast async_broadcast)
 [ -z "$SEED_DIR" ] || chat_servers=(seed "${chat_servers[@]}")
+# CHAT_LOAD_SERVERS="async_broadcast" runs only those chat servers.
+if [ -n "${CHAT_LOAD_SERVERS:-}" ]; then
+    read -r -a chat_servers <<<"$CHAT_LOAD_SERVERS"
+fi
 
 for part in $PARTS; do
     case "$part" in

@@ -116,7 +116,7 @@ async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig)
 
 /// Lines moved from the room's log into the connection at a time (the
 /// connection's queue of references stays short; the rest waits in the log).
-const BATCH: usize = 16;
+const BATCH: usize = 64;
 
 /// Drives one client until its connection ends; returns why.
 async fn chat(
