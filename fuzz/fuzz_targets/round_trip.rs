@@ -94,6 +94,27 @@ fn truncate_str(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// A text message of `data`'s valid UTF-8 prefix, or a binary one of all of it.
+fn kind_and_data(text: bool, data: &[u8]) -> (MessageKind, &[u8]) {
+    if text {
+        let valid = match core::str::from_utf8(data) {
+            Ok(s) => s.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        (MessageKind::Text, &data[..valid])
+    } else {
+        (MessageKind::Binary, data)
+    }
+}
+
+/// The message `data` of `kind` arrives as.
+fn message_of(kind: MessageKind, data: &[u8]) -> Message {
+    match kind {
+        MessageKind::Text => Message::Text(String::from_utf8(data.to_vec()).unwrap()),
+        MessageKind::Binary => Message::Binary(data.to_vec()),
+    }
+}
+
 /// Cuts `data` into pieces at the given offsets (taken modulo its length).
 fn pieces<'a>(data: &'a [u8], cuts: &[u16]) -> Vec<&'a [u8]> {
     let mut at: Vec<usize> = cuts
@@ -177,16 +198,8 @@ fuzz_target!(|input: Input| {
                 expected.push(Message::Binary(data));
             }
             Op::Fragmented { text, data, cuts, ping_between } => {
-                let (kind, data) = if *text {
-                    // Use the valid UTF-8 prefix; cuts may split code points.
-                    let valid = match core::str::from_utf8(data) {
-                        Ok(s) => s.len(),
-                        Err(e) => e.valid_up_to(),
-                    };
-                    (MessageKind::Text, &data[..valid])
-                } else {
-                    (MessageKind::Binary, &data[..])
-                };
+                // Cuts may split code points.
+                let (kind, data) = kind_and_data(*text, data);
                 let parts = pieces(data, cuts);
                 let mut ping = None;
                 for (i, p) in parts.iter().enumerate() {
@@ -200,10 +213,7 @@ fuzz_target!(|input: Input| {
                 }
                 // The ping arrives before the message it interrupts completes.
                 expected.extend(ping);
-                expected.push(match kind {
-                    MessageKind::Text => Message::Text(String::from_utf8(data.to_vec()).unwrap()),
-                    MessageKind::Binary => Message::Binary(data.to_vec()),
-                });
+                expected.push(message_of(kind, data));
             }
             Op::Ping(p) => {
                 let p = &p[..p.len().min(125)];
@@ -216,33 +226,16 @@ fuzz_target!(|input: Input| {
                 expected.push(Message::Pong(p.to_vec()));
             }
             Op::Uncompressed { text, data } => {
-                if *text {
-                    let valid = match core::str::from_utf8(data) {
-                        Ok(s) => s.len(),
-                        Err(e) => e.valid_up_to(),
-                    };
-                    let s = core::str::from_utf8(&data[..valid]).unwrap();
-                    sender.send_uncompressed(MessageKind::Text, s.as_bytes()).unwrap();
-                    expected.push(Message::Text(s.into()));
-                } else {
-                    sender.send_uncompressed(MessageKind::Binary, data).unwrap();
-                    expected.push(Message::Binary(data.clone()));
-                }
+                let (kind, data) = kind_and_data(*text, data);
+                sender.send_uncompressed(kind, data).unwrap();
+                expected.push(message_of(kind, data));
                 continue;
             }
             Op::Shared { text, data, compressed, bits, level } => {
                 if sender_role != Role::Server {
                     continue;
                 }
-                let (kind, data) = if *text {
-                    let valid = match core::str::from_utf8(data) {
-                        Ok(s) => s.len(),
-                        Err(e) => e.valid_up_to(),
-                    };
-                    (MessageKind::Text, &data[..valid])
-                } else {
-                    (MessageKind::Binary, &data[..])
-                };
+                let (kind, data) = kind_and_data(*text, data);
                 let frame = if *compressed {
                     let mut dc = DeflateConfig::default();
                     dc.server_max_window_bits = 9 + bits % 7;
@@ -252,10 +245,7 @@ fuzz_target!(|input: Input| {
                     rfc6455::connection::encode_shared(kind, data)
                 };
                 sender.send_shared(&frame).unwrap();
-                expected.push(match kind {
-                    MessageKind::Text => Message::Text(String::from_utf8(data.to_vec()).unwrap()),
-                    MessageKind::Binary => Message::Binary(data.to_vec()),
-                });
+                expected.push(message_of(kind, data));
                 if !*compressed {
                     continue;
                 }
