@@ -125,7 +125,8 @@ async fn chat(
     name: &str,
     mut cursor: u64,
 ) -> String {
-    let mut too_slow = false;
+    // Set when the client has fallen out of the log.
+    let mut missed: Option<u64> = None;
     let mut appended = std::pin::pin!(room.appended());
     loop {
         let next = poll_fn(|cx| loop {
@@ -142,9 +143,8 @@ async fn chat(
                     let _ = conn.send_shared(frame);
                 }) {
                     Taken::Lines(left) => more = left,
-                    Taken::Lagged(missed) => {
-                        eprintln!("{name} is too slow ({missed} lines missed): disconnecting");
-                        too_slow = true;
+                    Taken::Lagged(n) => {
+                        missed = Some(n);
                         return Poll::Ready(Err(Error::ConnectionClosed));
                     }
                 }
@@ -159,9 +159,8 @@ async fn chat(
             // (to notice when this client has fallen out of the log).
             let full = socket.connection_mut().output().len() > high;
             if full {
-                if let Some(missed) = room.missed(cursor) {
-                    eprintln!("{name} is too slow ({missed} lines missed): disconnecting");
-                    too_slow = true;
+                if let Some(n) = room.missed(cursor) {
+                    missed = Some(n);
                     return Poll::Ready(Err(Error::ConnectionClosed));
                 }
             } else if more {
@@ -179,7 +178,11 @@ async fn chat(
                     room.broadcast(&format!("{name} says: {t}"));
                 }
             }
-            Err(Error::ConnectionClosed) if too_slow => {
+            Err(Error::ConnectionClosed) if missed.is_some() => {
+                eprintln!(
+                    "{name} is too slow ({} lines missed): disconnecting",
+                    missed.unwrap_or(0)
+                );
                 // Its socket is full: the Close frame gets a second to get
                 // through behind the queued lines, then the socket is dropped.
                 let _ = socket
