@@ -13,7 +13,8 @@
 //! compression (the clients do not offer permessage-deflate).
 //!
 //! - `rfc6455`: `rfc6455::tokio::accept` over the `TcpStream`, then
-//!   `read_event` + `Connection::echo_event` + `flush` (as
+//!   `read_event` + `Connection::echo_event`, the echo written by the next
+//!   `read_event` before it waits for the socket (as
 //!   `examples/async_echo_server.rs`).
 //! - `fastwebsockets`: `WebSocket::after_handshake(TcpStream, Role::Server)`
 //!   after a minimal handshake written here (httparse + SHA-1), wrapped in a
@@ -56,7 +57,7 @@
 //! After the criterion groups (in `--bench` mode only) the benchmark prints
 //! server CPU per message from `/proc/<pid>/stat` (`utime + stime`; also
 //! the threads' schedstat run time, exact to the ns) over fixed rounds of
-//! window-1 echo, `RFC6455_ASYNC_ECHO_CPU_MSGS` messages per connection
+//! window-1 echo, then of window-8 echo, `RFC6455_ASYNC_ECHO_CPU_MSGS` messages per connection
 //! (default 3000), `RFC6455_ASYNC_ECHO_CPU_ROUNDS` rounds (default 9; `0`
 //! skips), the servers taking turns within each round, and the medians of
 //! the per-round ratios, which are the figures to quote (they hold up on a
@@ -152,14 +153,9 @@ async fn serve_rfc6455(stream: TcpStream) {
         if ws.read_event().await.is_err() {
             return;
         }
-        match ws.connection_mut().echo_event() {
-            Ok(true) => {
-                if ws.flush().await.is_err() {
-                    return;
-                }
-            }
-            Ok(false) => {}
-            Err(_) => return,
+        // Queued; the next read_event writes it before waiting.
+        if ws.connection_mut().echo_event().is_err() {
+            return;
         }
     }
 }
@@ -469,14 +465,14 @@ fn criterion_dir() -> std::path::PathBuf {
     std::path::Path::new(&target).join("criterion")
 }
 
-/// Server CPU per message over fixed rounds of window-1 echo, the started
-/// servers taking turns within each round (in a rotating order), so that
-/// the machine's load changes hit them alike; the ratios are taken round by
-/// round. Printed, and written to
-/// `<criterion dir>/async_echo_rounds/<baseline>.json` for
-/// `scripts/bench_ratios.py` (`<baseline>`: `--save-baseline`'s name, else
-/// `new`).
-fn cpu_rounds(peers: &mut Peers) {
+/// Server CPU per message over fixed rounds of echo with `window` messages
+/// in flight per connection, the started servers taking turns within each
+/// round (in a rotating order), so that the machine's load changes hit them
+/// alike; the ratios are taken round by round. Printed, and written to
+/// `<criterion dir>/async_echo_rounds/<baseline>.json` (window 1, for
+/// `scripts/bench_ratios.py`) or `<baseline>-window<W>.json`
+/// (`<baseline>`: `--save-baseline`'s name, else `new`).
+fn cpu_rounds(peers: &mut Peers, window: u64) {
     let rounds = env_u64("RFC6455_ASYNC_ECHO_CPU_ROUNDS", 9) as usize;
     let per_conn = env_u64("RFC6455_ASYNC_ECHO_CPU_MSGS", 3000);
     let started: Vec<&'static str> = peers
@@ -498,7 +494,7 @@ fn cpu_rounds(peers: &mut Peers) {
             let pid = peer.server.pid();
             let spid = pid.to_string();
             let (s0, x0, c0) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
-            let wall = peer.run(rt, per_conn, 1);
+            let wall = peer.run(rt, per_conn, window);
             let (s1, x1, c1) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
             let us_per_msg = |d: u64| d as f64 / 1e3 / msgs as f64;
             res[i].push(Round {
@@ -512,7 +508,7 @@ fn cpu_rounds(peers: &mut Peers) {
 
     println!(
         "\nserver CPU per message over {rounds} rounds x {msgs} messages ({CONNS} connections, \
-         window 1, {MSG_LEN} B), median (min..max); stat = /proc/<pid>/stat utime+stime, \
+         window {window}, {MSG_LEN} B), median (min..max); stat = /proc/<pid>/stat utime+stime, \
          schedstat = the threads' run time (ns):"
     );
     let mut json = Vec::new();
@@ -571,7 +567,12 @@ fn cpu_rounds(peers: &mut Peers) {
         json.join(", "),
         ratios.join(", ")
     );
-    let path = dir.join(format!("{baseline}.json"));
+    let file = if window == 1 {
+        format!("{baseline}.json")
+    } else {
+        format!("{baseline}-window{window}.json")
+    };
+    let path = dir.join(file);
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, body)) {
         eprintln!("could not write {}: {e}", path.display());
     }
@@ -705,10 +706,10 @@ fn bench_no_io(c: &mut Criterion) {
                 // The loop of `serve_rfc6455`.
                 for _ in 0..iters {
                     ws.read_event().await.unwrap();
-                    if ws.connection_mut().echo_event().unwrap() {
-                        ws.flush().await.unwrap();
-                    }
+                    ws.connection_mut().echo_event().unwrap();
                 }
+                // The last echo (the others went out with the next read).
+                ws.flush().await.unwrap();
                 ws
             });
             ours = Some(ws);
@@ -802,7 +803,8 @@ fn main() {
     bench(&mut c, &mut peers);
     bench_no_io(&mut c);
     if bench_mode {
-        cpu_rounds(&mut peers);
+        cpu_rounds(&mut peers, 1);
+        cpu_rounds(&mut peers, 8);
     }
     c.final_summary();
     // The servers are killed and reaped when `peers` drops.

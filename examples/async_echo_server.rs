@@ -48,14 +48,12 @@ async fn main() -> std::io::Result<()> {
                 if ws.read_event().await.is_err() {
                     return;
                 }
-                match ws.connection_mut().echo_event() {
-                    Ok(true) => {
-                        if ws.flush().await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(false) => {} // ping, pong, close: answered by the connection
-                    Err(_) => return,
+                // Queued only: the next read writes it before it waits for
+                // the peer, so echoes of messages that arrived together
+                // leave in one write. Pings and closes are answered by the
+                // connection itself.
+                if ws.connection_mut().echo_event().is_err() {
+                    return;
                 }
             }
         });

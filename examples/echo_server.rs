@@ -46,14 +46,11 @@ fn main() -> std::io::Result<()> {
                     if ws.read_event().is_err() {
                         return;
                     }
-                    match ws.connection_mut().echo_event() {
-                        Ok(true) => {
-                            if ws.flush().is_err() {
-                                return;
-                            }
-                        }
-                        Ok(false) => {} // ping, pong: answered by the connection itself
-                        Err(_) => return,
+                    // Queued only: the next read writes it before it waits
+                    // for the peer, so echoes of messages that arrived
+                    // together leave in one write.
+                    if ws.connection_mut().echo_event().is_err() {
+                        return;
                     }
                 }
             })?;

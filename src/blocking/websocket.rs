@@ -82,7 +82,11 @@ pub(crate) fn read_head<S: Read, T>(
 /// Pings are answered, Close frames echoed and keepalive Pings sent from
 /// within these calls. Sending: `send_*` queue a frame and write it out;
 /// to batch, queue several through [`connection_mut`](Self::connection_mut)
-/// and call [`flush`](Self::flush) once.
+/// and call [`flush`](Self::flush) once, or leave them queued: a read that
+/// has to wait for the peer first writes everything queued, so a loop of
+/// `read_event` and [`Connection::echo_event`] writes the echoes of frames
+/// that arrived together in one write. (A read that returns an event writes
+/// at once only the replies that event caused: a Pong, the Close echo.)
 ///
 /// # Non-blocking streams and timeouts
 ///
@@ -198,9 +202,12 @@ impl<S: Read + Write> WebSocket<S> {
     /// Reads the next event, borrowed from the connection's buffers: no
     /// allocation per message. The borrow ends at the next call.
     pub fn read_event(&mut self) -> Result<Event<'_>, Error> {
-        loop {
+        let replied = loop {
+            let queued = self.conn.output().len();
             match self.conn.prepare_event() {
-                Ok(true) => break,
+                Ok(true) => {
+                    break self.conn.output().len() > queued || self.conn.state() != State::Open;
+                }
                 Ok(false) => {}
                 Err(e) => {
                     // Send the close frame the failure queued, then give up.
@@ -214,14 +221,19 @@ impl<S: Read + Write> WebSocket<S> {
                 return Err(Error::ConnectionClosed);
             }
             self.fill()?;
-        }
+        };
         // Automatic replies (pong, close echo) go out even if the caller
         // never sends. If the stream is not writable now they stay queued
         // and go out with the next call; the event is still delivered.
-        match self.flush() {
-            Err(Error::Io(e)) if is_retry(&e) => {}
-            Err(e) => return Err(e),
-            Ok(()) => {}
+        // What the caller queued itself waits until a read has to wait for
+        // the peer (or the next send or flush): replies to frames that
+        // arrived together leave in one write.
+        if replied {
+            match self.flush() {
+                Err(Error::Io(e)) if is_retry(&e) => {}
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
         }
         Ok(self.conn.event().expect("an event was prepared"))
     }

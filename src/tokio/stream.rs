@@ -309,12 +309,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         timer: &mut Timer,
     ) -> Poll<Result<(), Error>> {
         loop {
+            let queued = self.conn.output().len();
             match self.conn.prepare_event() {
                 Ok(true) => {
-                    if self.conn.has_output() {
-                        // Automatic replies go out now if the stream takes
-                        // them; otherwise with the next call (a write error
-                        // will show up again then).
+                    if self.conn.output().len() > queued || self.conn.state() != State::Open {
+                        // Automatic replies (a Pong, the Close echo) go out
+                        // now if the stream takes them; otherwise with the
+                        // next call (a write error will show up again then).
+                        // What the application queued waits until a read
+                        // has to wait for the peer: echoes of frames that
+                        // arrived together leave in one write.
                         let _ = self.poll_flush_all(&mut ww.context(cx));
                     }
                     return Poll::Ready(Ok(()));
@@ -414,7 +418,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 /// queued and flush. So a peer that does not read makes its sender wait
 /// instead of growing the queue. To batch, queue several frames through
 /// [`connection_mut`](Self::connection_mut) (or the [`Sink`]'s `feed`) and
-/// [`flush`](Self::flush) once. Outgoing bytes are written with vectored
+/// [`flush`](Self::flush) once; or leave them queued: a read that has to
+/// wait for the peer first writes everything queued, so a loop of
+/// [`read_event`](Self::read_event) and
+/// [`Connection::echo_event`] writes the echoes of frames that arrived
+/// together in one write. (A read that returns an event writes at once
+/// only the replies that event caused: a Pong, the Close echo.) Outgoing bytes are written with vectored
 /// writes when the stream supports them (frames shared between connections
 /// with [`Connection::send_shared`] are queued by reference, not copied).
 ///
