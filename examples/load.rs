@@ -144,9 +144,16 @@ impl Histogram {
     }
 
     /// Called by one thread only (each has its own histograms), so the
-    /// maximum needs no compare-and-swap loop.
-    fn record(&self, v: u64) {
-        self.buckets[bucket_of(v)].fetch_add(1, Relaxed);
+    /// maximum needs no compare-and-swap loop. `reset_elsewhere`: another
+    /// thread may reset the counts meanwhile (so the increment must be
+    /// atomic); otherwise a plain load and store will do.
+    fn record(&self, v: u64, reset_elsewhere: bool) {
+        let b = &self.buckets[bucket_of(v)];
+        if reset_elsewhere {
+            b.fetch_add(1, Relaxed);
+        } else {
+            b.store(b.load(Relaxed) + 1, Relaxed);
+        }
         if v > self.max.load(Relaxed) {
             self.max.store(v, Relaxed);
         }
@@ -301,8 +308,27 @@ fn stats() -> &'static Stats {
 // ---------------------------------------------------------------------------
 // Clients
 
+/// Adds one to a counter only this thread writes.
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Relaxed) + 1, Relaxed);
+}
+
+/// The receive time of the messages of one read: the clock is read for the
+/// first timed message decoded after a read, and that reading is used for
+/// the rest of the messages that read brought (they arrived together).
+#[derive(Default)]
+struct ReadClock {
+    this_read: Option<u64>,
+}
+
+impl ReadClock {
+    fn now(&mut self) -> u64 {
+        *self.this_read.get_or_insert_with(|| stats().now_ns())
+    }
+}
+
 /// What a client does with a received text.
-fn on_text(text: &str, my_name: &str) -> bool {
+fn on_text(text: &str, my_name: &str, clock: &mut ReadClock) -> bool {
     let s = stats();
     if !s.first_seen.load(Relaxed)
         && !s.first_seen.swap(true, Relaxed)
@@ -313,13 +339,13 @@ fn on_text(text: &str, my_name: &str) -> bool {
     }
     if let Some(sent) = send_time(text) {
         {
-            let now = s.now_ns();
+            let now = clock.now();
             let lat = now.saturating_sub(sent);
             SHARD.with(|shard| {
                 shard.last_delivery_ns.store(now, Relaxed);
-                shard.all.record(lat);
-                shard.second.record(lat);
-                shard.deliveries.fetch_add(1, Relaxed);
+                shard.all.record(lat, false);
+                shard.second.record(lat, true);
+                bump(&shard.deliveries);
             });
             // Mine: the echo, or my own line in the chat (not the greeting
             // every client sends an echo server once).
@@ -330,7 +356,7 @@ fn on_text(text: &str, my_name: &str) -> bool {
         }
     }
     if text.ends_with(" just connected.") {
-        SHARD.with(|shard| shard.joins.fetch_add(1, Relaxed));
+        SHARD.with(|shard| bump(&shard.joins));
     }
     false
 }
@@ -356,13 +382,27 @@ fn send_time(text: &str) -> Option<u64> {
 }
 
 async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<Arc<Semaphore>>) {
+    let mut clock = ReadClock::default();
     loop {
+        let mut frame_len = 0;
         let mine = reader
             .read_with(|e| match e {
-                Event::Text(t) => on_text(t, &my_name),
+                Event::Text(t) => {
+                    // Server frames are unmasked: a 2-byte header up to 125
+                    // bytes of payload, 4 bytes up to 64 KiB.
+                    frame_len = t.len() + if t.len() < 126 { 2 } else { 4 };
+                    on_text(t, &my_name, &mut clock)
+                }
                 _ => false,
             })
             .await;
+        // Bytes beyond this frame came with the same read: keep the clock
+        // reading for them. (The frame's own bytes are still counted until
+        // the next read; a message assembled from fragments is not, which
+        // only makes the clock be read again.)
+        if reader.with_connection(|c| c.buffered_input()) <= frame_len {
+            clock.this_read = None;
+        }
         match mine {
             Ok(true) => {
                 if let Some(w) = &window {

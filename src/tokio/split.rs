@@ -132,6 +132,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
         poll_fn(|cx| self.poll_with(cx, &mut f)).await
     }
 
+    /// Runs `f` on the connection (locked: keep it short), e.g. to look at
+    /// its state or at how much received input is still to be decoded.
+    pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        f(&mut lock(&self.shared.inner).conn)
+    }
+
     /// A writer for this connection.
     pub fn writer(&self) -> Writer<S> {
         Writer {
