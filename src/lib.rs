@@ -104,6 +104,8 @@ pub mod blocking;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+#[cfg(feature = "std")]
+mod upgrade;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;

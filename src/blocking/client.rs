@@ -7,9 +7,8 @@ use std::time::Duration;
 use super::error::Error;
 use super::websocket::{read_head, Hooks, WebSocket};
 use crate::config::Config;
-use crate::connection::Connection;
-use crate::handshake::{ClientHandshake, ClientOptions, Response, Uri};
-use crate::rand::{KeySource, OsRandom};
+use crate::handshake::{ClientOptions, Response, Uri};
+use crate::upgrade::ClientUpgrade;
 
 /// Settings for [`connect_with`] and [`connect_over`].
 ///
@@ -127,25 +126,17 @@ fn handshake<S: Read + Write>(
     config: &ClientConfig,
     hooks: Hooks<S>,
 ) -> Result<(WebSocket<S>, Response), Error> {
-    let mut keys = OsRandom::new();
-    #[cfg(feature = "deflate")]
-    let offer =
-        crate::deflate::negotiate::ClientOffer::new(config.deflate.as_ref(), &config.options);
-    #[cfg(feature = "deflate")]
-    let options = offer.options();
-    #[cfg(not(feature = "deflate"))]
-    let options = &config.options;
-    let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
+    let upgrade = ClientUpgrade {
+        options: &config.options,
+        #[cfg(feature = "deflate")]
+        deflate: config.deflate.as_ref(),
+    };
+    let (mut hs, opening) = upgrade.start(uri)?;
     stream.write_all(hs.request_bytes())?;
     stream.flush()?;
     let (response, leftover) = read_head(&mut stream, &hooks, config.handshake_timeout, |bytes| {
         Ok(hs.feed(bytes)?)
     })?;
-    #[allow(unused_mut)]
-    let mut conn = Connection::client_with_keys(config.config.clone(), keys);
-    #[cfg(feature = "deflate")]
-    offer.finish::<Error>(&response, &mut conn)?;
-    // Frames the server sent right behind its response belong to the connection.
-    conn.feed(&leftover);
+    let conn = opening.open::<Error>(config.config.clone(), &response, &leftover)?;
     Ok((WebSocket::with_hooks(stream, conn, hooks), response))
 }

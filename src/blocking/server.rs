@@ -9,10 +9,8 @@ use std::vec::Vec;
 use super::error::Error;
 use super::websocket::{read_head, Hooks, WebSocket};
 use crate::config::Config;
-use crate::connection::Connection;
-#[cfg(feature = "deflate")]
-use crate::deflate::negotiate::ServerAnswer;
 use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+use crate::upgrade::ServerUpgrade;
 
 /// Settings for accepting connections.
 #[derive(Clone, Debug)]
@@ -105,42 +103,24 @@ impl<S: Read + Write> Incoming<S> {
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
-        #[cfg(feature = "deflate")]
-        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
-            Ok(agreed) => agreed,
-            Err(required) => {
-                self.stream.write_all(&required.response()?)?;
-                self.stream.flush()?;
-                return Err(Error::Deflate(required.error()));
-            }
+        let upgrade = ServerUpgrade {
+            request: &self.request,
+            leftover: &self.leftover,
+            config: self.config,
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate.as_ref(),
         };
-        #[cfg(feature = "deflate")]
-        let with_answer;
-        #[cfg(feature = "deflate")]
-        let accept = match &agreed {
-            Some(agreed) => {
-                with_answer = agreed.accept(accept);
-                &with_answer
-            }
-            None => accept,
-        };
-        match self.request.accept(accept) {
-            Ok(response) => {
+        match upgrade.answer::<Error>(accept) {
+            (response, Ok(conn)) => {
                 self.stream.write_all(&response)?;
                 self.stream.flush()?;
-                #[allow(unused_mut)]
-                let mut conn = Connection::server(self.config);
-                #[cfg(feature = "deflate")]
-                if let Some(agreed) = &agreed {
-                    agreed.enable(&mut conn);
-                }
-                // Frames the client sent right behind its request.
-                conn.feed(&self.leftover);
                 Ok(WebSocket::with_hooks(self.stream, conn, self.hooks))
             }
-            Err(e) => {
-                send_error_response(&mut self.stream, &e);
-                Err(e.into())
+            (refusal, Err(e)) => {
+                // Best effort: the refusal is what is reported.
+                let _ = self.stream.write_all(&refusal);
+                let _ = self.stream.flush();
+                Err(e)
             }
         }
     }

@@ -8,9 +8,8 @@ use ::tokio::net::TcpStream;
 use super::error::Error;
 use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
 use crate::config::Config;
-use crate::connection::Connection;
-use crate::handshake::{ClientHandshake, ClientOptions, Response, Uri};
-use crate::rand::{KeySource, OsRandom};
+use crate::handshake::{ClientOptions, Response, Uri};
+use crate::upgrade::ClientUpgrade;
 
 /// Settings for [`connect_with`] and [`connect_over`].
 ///
@@ -140,15 +139,12 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     uri: &Uri,
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<S>, Response), Error> {
-    let mut keys = OsRandom::new();
-    #[cfg(feature = "deflate")]
-    let offer =
-        crate::deflate::negotiate::ClientOffer::new(config.deflate.as_ref(), &config.options);
-    #[cfg(feature = "deflate")]
-    let options = offer.options();
-    #[cfg(not(feature = "deflate"))]
-    let options = &config.options;
-    let mut hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
+    let upgrade = ClientUpgrade {
+        options: &config.options,
+        #[cfg(feature = "deflate")]
+        deflate: config.deflate.as_ref(),
+    };
+    let (mut hs, opening) = upgrade.start(uri)?;
     stream.write_all(hs.request_bytes()).await?;
     stream.flush().await?;
     let mut buf = std::vec![0u8; 4096];
@@ -161,12 +157,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             break (response, used, n);
         }
     };
-    #[allow(unused_mut)]
-    let mut conn = Connection::client_with_keys(config.config.clone(), keys);
-    #[cfg(feature = "deflate")]
-    offer.finish::<Error>(&response, &mut conn)?;
-    // Frames the server sent right behind its response belong to the connection.
-    conn.feed(&buf[used..n]);
+    let conn = opening.open::<Error>(config.config.clone(), &response, &buf[used..n])?;
     Ok((
         WebSocketStream::with_high_water(stream, conn, config.high_water),
         response,

@@ -10,10 +10,8 @@ use ::tokio::net::TcpStream;
 use super::error::Error;
 use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
 use crate::config::Config;
-use crate::connection::Connection;
-#[cfg(feature = "deflate")]
-use crate::deflate::negotiate::ServerAnswer;
 use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+use crate::upgrade::ServerUpgrade;
 
 /// Settings for accepting connections.
 ///
@@ -133,47 +131,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     async fn accept_inner(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
-        #[cfg(feature = "deflate")]
-        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
-            Ok(agreed) => agreed,
-            Err(required) => {
-                self.stream.write_all(&required.response()?).await?;
-                self.stream.flush().await?;
-                let _ = self.stream.shutdown().await;
-                return Err(Error::Deflate(required.error()));
-            }
+        let upgrade = ServerUpgrade {
+            request: &self.request,
+            leftover: &self.leftover,
+            config: self.config,
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate.as_ref(),
         };
-        #[cfg(feature = "deflate")]
-        let with_answer;
-        #[cfg(feature = "deflate")]
-        let accept = match &agreed {
-            Some(agreed) => {
-                with_answer = agreed.accept(accept);
-                &with_answer
-            }
-            None => accept,
-        };
-        match self.request.accept(accept) {
-            Ok(response) => {
+        match upgrade.answer::<Error>(accept) {
+            (response, Ok(conn)) => {
                 self.stream.write_all(&response).await?;
                 self.stream.flush().await?;
-                #[allow(unused_mut)]
-                let mut conn = Connection::server(self.config);
-                #[cfg(feature = "deflate")]
-                if let Some(agreed) = &agreed {
-                    agreed.enable(&mut conn);
-                }
-                // Frames the client sent right behind its request.
-                conn.feed(&self.leftover);
                 Ok(WebSocketStream::with_high_water(
                     self.stream,
                     conn,
                     self.high_water,
                 ))
             }
-            Err(e) => {
-                send_error_response(&mut self.stream, &e).await;
-                Err(e.into())
+            (refusal, Err(e)) => {
+                // Best effort: the refusal is what is reported.
+                let _ = self.stream.write_all(&refusal).await;
+                let _ = self.stream.flush().await;
+                let _ = self.stream.shutdown().await;
+                Err(e)
             }
         }
     }
