@@ -86,7 +86,8 @@ pub(crate) fn read_head<S: Read, T>(
 /// has to wait for the peer first writes everything queued, so a loop of
 /// `read_event` and [`Connection::echo_event`] writes the echoes of frames
 /// that arrived together in one write. (A read that returns an event writes
-/// at once only the replies that event caused: a Pong, the Close echo.)
+/// at once only if the event caused a reply, a Pong or the Close echo;
+/// then everything queued goes, in order.)
 ///
 /// # Non-blocking streams and timeouts
 ///

@@ -68,7 +68,8 @@
 //!   live in the connection, never in the future.
 //! - A cancelled send has queued its message entirely or not at all (see
 //!   [`WebSocketStream`]); a message queued by a cancelled send goes out
-//!   with the next flush, send or read.
+//!   with the next flush or send, or the next read that has to wait for
+//!   the peer.
 
 mod client;
 mod error;

@@ -308,13 +308,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         ww: &WriteWaker,
         timer: &mut Timer,
     ) -> Poll<Result<(), Error>> {
+        // Bytes the application queued before this read; whatever the
+        // connection adds beyond them (a Pong, the Close echo, a keepalive
+        // Ping) is a reply, written as soon as an event is returned.
+        let mut queued = self.conn.output().len();
         loop {
-            let queued = self.conn.output().len();
             match self.conn.prepare_event() {
                 Ok(true) => {
                     if self.conn.output().len() > queued || self.conn.state() != State::Open {
-                        // Automatic replies (a Pong, the Close echo) go out
-                        // now if the stream takes them; otherwise with the
+                        // Automatic replies (a Pong, the Close echo, a
+                        // keepalive Ping) go out now if the stream takes them; otherwise with the
                         // next call (a write error will show up again then).
                         // What the application queued waits until a read
                         // has to wait for the peer: echoes of frames that
@@ -333,7 +336,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // More bytes needed. First write what is queued: pongs, close
             // replies, keepalive pings, messages the application queued.
             if self.conn.has_output() || (self.conn.should_close_transport() && !self.shut_down) {
-                match self.poll_flush_all(&mut ww.context(cx)) {
+                let flushed = self.poll_flush_all(&mut ww.context(cx));
+                queued = queued.min(self.conn.output().len());
+                match flushed {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
                     Poll::Pending => {
@@ -423,13 +428,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 /// [`read_event`](Self::read_event) and
 /// [`Connection::echo_event`] writes the echoes of frames that arrived
 /// together in one write. (A read that returns an event writes at once
-/// only the replies that event caused: a Pong, the Close echo.) Outgoing bytes are written with vectored
+/// only if the event caused a reply, a Pong or the Close echo, or a
+/// keepalive Ping was due; then everything queued goes, in order.)
+/// Outgoing bytes are written with vectored
 /// writes when the stream supports them (frames shared between connections
 /// with [`Connection::send_shared`] are queued by reference, not copied).
 ///
 /// **Cancelled sends:** a `send_*` future dropped before it completes has
 /// either queued its message entirely (if it got past waiting for room:
-/// the message then goes out with the next `flush`, send or read) or not at
+/// the message then goes out with the next `flush` or send, or the next
+/// read that has to wait for the peer) or not at
 /// all (if it was still waiting below the high-water mark). A frame is never
 /// queued in part.
 ///
