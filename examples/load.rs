@@ -29,12 +29,15 @@
 //! growth per connection (VmRSS before connecting vs. after all joined, or
 //! after every connection echoed one message).
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use rfc6455::tokio::{self as ws, ClientConfig, Reader, Writer};
+use rfc6455::tokio::{self as ws, ClientConfig, Reader, WebSocketStream, Writer};
 use rfc6455::Event;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -145,16 +148,10 @@ impl Histogram {
     }
 
     /// Called by one thread only (each has its own histograms), so the
-    /// maximum needs no compare-and-swap loop. `reset_elsewhere`: another
-    /// thread may reset the counts meanwhile (so the increment must be
-    /// atomic); otherwise a plain load and store will do.
-    fn record(&self, v: u64, reset_elsewhere: bool) {
-        let b = &self.buckets[bucket_of(v)];
-        if reset_elsewhere {
-            b.fetch_add(1, Relaxed);
-        } else {
-            b.store(b.load(Relaxed) + 1, Relaxed);
-        }
+    /// maximum needs no compare-and-swap loop; the counts are atomic
+    /// because the main thread resets them.
+    fn record(&self, v: u64) {
+        self.buckets[bucket_of(v)].fetch_add(1, Relaxed);
         if v > self.max.load(Relaxed) {
             self.max.store(v, Relaxed);
         }
@@ -309,27 +306,68 @@ fn stats() -> &'static Stats {
 // ---------------------------------------------------------------------------
 // Clients
 
-/// Adds one to a counter only this thread writes.
+/// Adds one to a counter only this thread writes (and nobody resets).
 fn bump(c: &AtomicU64) {
     c.store(c.load(Relaxed) + 1, Relaxed);
 }
 
-/// The receive time of the messages of one read: the clock is read for the
-/// first timed message decoded after a read, and that reading is used for
-/// the rest of the messages that read brought (they arrived together).
-#[derive(Default)]
-struct ReadClock {
-    this_read: Option<u64>,
+/// A client's TCP stream that notes when a read last brought bytes: every
+/// message decoded after that read had arrived by then, so its receive time
+/// costs one clock reading per read, not one per message.
+struct Stamped {
+    tcp: TcpStream,
+    /// Nanoseconds since the generator started, at the last read.
+    last_read: Arc<AtomicU64>,
 }
 
-impl ReadClock {
-    fn now(&mut self) -> u64 {
-        *self.this_read.get_or_insert_with(|| stats().now_ns())
+impl AsyncRead for Stamped {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.last_read.store(stats().now_ns(), Relaxed);
+        }
+        r
     }
 }
 
-/// What a client does with a received text.
-fn on_text(text: &str, my_name: &str, clock: &mut ReadClock) -> bool {
+impl AsyncWrite for Stamped {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+/// What a client does with a received text that arrived at `now`.
+fn on_text(text: &str, my_name: &str, now: u64) -> bool {
     let s = stats();
     if !s.first_seen.load(Relaxed)
         && !s.first_seen.swap(true, Relaxed)
@@ -340,12 +378,11 @@ fn on_text(text: &str, my_name: &str, clock: &mut ReadClock) -> bool {
     }
     if let Some(sent) = send_time(text) {
         {
-            let now = clock.now();
             let lat = now.saturating_sub(sent);
             SHARD.with(|shard| {
                 shard.last_delivery_ns.store(now, Relaxed);
-                shard.all.record(lat, false);
-                shard.second.record(lat, true);
+                shard.all.record(lat);
+                shard.second.record(lat);
                 bump(&shard.deliveries);
             });
             // Mine: the echo, or my own line in the chat (not the greeting
@@ -382,28 +419,19 @@ fn send_time(text: &str) -> Option<u64> {
     (digits > 0).then_some(v)
 }
 
-async fn receive(mut reader: Reader<TcpStream>, my_name: String, window: Option<Arc<Semaphore>>) {
-    let mut clock = ReadClock::default();
+async fn receive(
+    mut reader: Reader<Stamped>,
+    last_read: Arc<AtomicU64>,
+    my_name: String,
+    window: Option<Arc<Semaphore>>,
+) {
     loop {
-        let mut frame_len = 0;
         let mine = reader
             .read_with(|e| match e {
-                Event::Text(t) => {
-                    // Server frames are unmasked: a 2-byte header up to 125
-                    // bytes of payload, 4 bytes up to 64 KiB.
-                    frame_len = t.len() + if t.len() < 126 { 2 } else { 4 };
-                    on_text(t, &my_name, &mut clock)
-                }
+                Event::Text(t) => on_text(t, &my_name, last_read.load(Relaxed)),
                 _ => false,
             })
             .await;
-        // Bytes beyond this frame came with the same read: keep the clock
-        // reading for them. (The frame's own bytes are still counted until
-        // the next read; a message assembled from fragments is not, which
-        // only makes the clock be read again.)
-        if reader.with_connection(|c| c.buffered_input()) <= frame_len {
-            clock.this_read = None;
-        }
         match mine {
             Ok(true) => {
                 if let Some(w) = &window {
@@ -441,7 +469,7 @@ fn padded(size: usize, pad: char) -> String {
 }
 
 async fn send_loop(
-    writer: Writer<TcpStream>,
+    writer: Writer<Stamped>,
     window: Option<Arc<Semaphore>>,
     rate_each: Option<f64>,
     size: usize,
@@ -547,8 +575,8 @@ async fn main() {
 
     // --- connect ---
     let t0 = Instant::now();
-    let mut writers: Vec<(Writer<TcpStream>, Option<Arc<Semaphore>>)> = Vec::new();
-    let mut all_writers: Vec<Writer<TcpStream>> = Vec::new();
+    let mut writers: Vec<(Writer<Stamped>, Option<Arc<Semaphore>>)> = Vec::new();
+    let mut all_writers: Vec<Writer<Stamped>> = Vec::new();
     let mut config = ClientConfig::default();
     config.handshake_timeout = Some(Duration::from_secs(30));
     let config = Arc::new(config);
@@ -569,7 +597,15 @@ async fn main() {
         match done.expect("connect task") {
             Ok((socket, _)) => {
                 let port = socket.get_ref().local_addr().map(|a| a.port()).unwrap_or(0);
-                let (reader, writer) = socket.split();
+                // The same connection over a stream that stamps its reads
+                // (bytes behind the handshake are already in `conn`).
+                let (tcp, conn) = socket.into_parts();
+                let last_read = Arc::new(AtomicU64::new(s.now_ns()));
+                let stamped = Stamped {
+                    tcp,
+                    last_read: Arc::clone(&last_read),
+                };
+                let (reader, writer) = WebSocketStream::from_connection(stamped, conn).split();
                 let sender = index < o.senders;
                 let window = (sender && o.window.is_some())
                     .then(|| Arc::new(Semaphore::new(o.window.unwrap_or(1))));
@@ -577,7 +613,12 @@ async fn main() {
                     writers.push((writer.clone(), window.clone()));
                 }
                 all_writers.push(writer);
-                tokio::spawn(receive(reader, format!("User{port} says: "), window));
+                tokio::spawn(receive(
+                    reader,
+                    last_read,
+                    format!("User{port} says: "),
+                    window,
+                ));
                 s.connected.fetch_add(1, Relaxed);
             }
             Err(e) => {

@@ -132,12 +132,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
         poll_fn(|cx| self.poll_with(cx, &mut f)).await
     }
 
-    /// Runs `f` on the connection (locked: keep it short), e.g. to look at
-    /// its state or at how much received input is still to be decoded.
-    pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
-        f(&mut lock(&self.shared.inner).conn)
-    }
-
     /// A writer for this connection.
     pub fn writer(&self) -> Writer<S> {
         Writer {
@@ -231,7 +225,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
 
     /// Runs `f` on the connection (locked: keep it short), e.g. to queue
     /// several frames before one [`flush`](Self::flush). Nothing is
-    /// written until the next flush, send or read.
+    /// written until the next flush or send, or the next read that has to
+    /// wait for the peer.
     pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
         f(&mut lock(&self.shared.inner).conn)
     }
