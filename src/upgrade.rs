@@ -34,18 +34,19 @@ pub(crate) trait UpgradeError: From<HandshakeError> {}
 #[cfg(not(feature = "deflate"))]
 impl<E: From<HandshakeError>> UpgradeError for E {}
 
-/// A server's upgrade request, read and about to be accepted.
-pub(crate) struct ServerUpgrade<'a> {
-    pub(crate) request: &'a Request,
+/// A server's upgrade request, read and about to be accepted: what an
+/// adapter's `Incoming` holds besides its stream.
+pub(crate) struct ServerUpgrade {
+    pub(crate) request: Request,
     /// Bytes the client sent right behind its request: the first frames.
-    pub(crate) leftover: &'a [u8],
+    pub(crate) leftover: Vec<u8>,
     pub(crate) config: Config,
     /// permessage-deflate to accept offers with, if any.
     #[cfg(feature = "deflate")]
-    pub(crate) deflate: Option<&'a DeflateConfig>,
+    pub(crate) deflate: Option<DeflateConfig>,
 }
 
-impl ServerUpgrade<'_> {
+impl ServerUpgrade {
     /// Answers the request with `accept`: the response to write, then the
     /// connection (compression on if an offer was taken, the leftover bytes
     /// fed), or the error to report once the refusal (400, 426, or 400 when
@@ -56,7 +57,7 @@ impl ServerUpgrade<'_> {
         accept: &Accept<'_>,
     ) -> (Vec<u8>, Result<Connection, E>) {
         #[cfg(feature = "deflate")]
-        let agreed = match ServerAnswer::negotiate(self.deflate, self.request, accept) {
+        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
             Ok(agreed) => agreed,
             Err(required) => {
                 let refusal = required.response().unwrap_or_default();
@@ -81,7 +82,7 @@ impl ServerUpgrade<'_> {
                 if let Some(agreed) = &agreed {
                     agreed.enable(&mut conn);
                 }
-                conn.feed(self.leftover);
+                conn.feed(&self.leftover);
                 (response, Ok(conn))
             }
             Err(e) => (e.response().unwrap_or_default(), Err(e.into())),

@@ -70,11 +70,7 @@ impl Default for ServerConfig {
 /// ```
 pub struct Incoming<S> {
     stream: S,
-    request: Request,
-    leftover: Vec<u8>,
-    config: Config,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
+    upgrade: ServerUpgrade,
     hooks: Hooks<S>,
 }
 
@@ -82,7 +78,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Incoming")
             .field("stream", &self.stream)
-            .field("request", &self.request)
+            .field("request", &self.upgrade.request)
             .finish()
     }
 }
@@ -90,7 +86,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
 impl<S: Read + Write> Incoming<S> {
     /// The parsed request.
     pub fn request(&self) -> &Request {
-        &self.request
+        &self.upgrade.request
     }
 
     /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
@@ -103,14 +99,7 @@ impl<S: Read + Write> Incoming<S> {
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
-        let upgrade = ServerUpgrade {
-            request: &self.request,
-            leftover: &self.leftover,
-            config: self.config,
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate.as_ref(),
-        };
-        match upgrade.answer::<Error>(accept) {
+        match self.upgrade.answer::<Error>(accept) {
             (response, Ok(conn)) => {
                 self.stream.write_all(&response)?;
                 self.stream.flush()?;
@@ -153,7 +142,7 @@ impl<S: Read + Write> Incoming<S> {
 
     /// Gives back the stream and any bytes received after the request head.
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
-        (self.stream, self.request, self.leftover)
+        (self.stream, self.upgrade.request, self.upgrade.leftover)
     }
 }
 
@@ -213,11 +202,13 @@ fn read_request_inner<S: Read + Write>(
     };
     Ok(Incoming {
         stream,
-        request,
-        leftover,
-        config: config.config.clone(),
-        #[cfg(feature = "deflate")]
-        deflate: config.deflate.clone(),
+        upgrade: ServerUpgrade {
+            request,
+            leftover,
+            config: config.config.clone(),
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.clone(),
+        },
         hooks,
     })
 }

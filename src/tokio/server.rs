@@ -85,19 +85,15 @@ impl Default for ServerConfig {
 /// ```
 pub struct Incoming<S> {
     stream: S,
-    request: Request,
-    leftover: Vec<u8>,
-    config: Config,
+    upgrade: ServerUpgrade,
     high_water: usize,
-    #[cfg(feature = "deflate")]
-    deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Incoming")
             .field("stream", &self.stream)
-            .field("request", &self.request)
+            .field("request", &self.upgrade.request)
             .finish()
     }
 }
@@ -105,7 +101,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// The parsed request.
     pub fn request(&self) -> &Request {
-        &self.request
+        &self.upgrade.request
     }
 
     /// Validates the request (RFC 6455 §4.2.1) and answers `101 Switching
@@ -131,14 +127,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     async fn accept_inner(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
-        let upgrade = ServerUpgrade {
-            request: &self.request,
-            leftover: &self.leftover,
-            config: self.config,
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate.as_ref(),
-        };
-        match upgrade.answer::<Error>(accept) {
+        match self.upgrade.answer::<Error>(accept) {
             (response, Ok(conn)) => {
                 self.stream.write_all(&response).await?;
                 self.stream.flush().await?;
@@ -194,7 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// Gives back the stream, the request and any bytes received after the
     /// request head.
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
-        (self.stream, self.request, self.leftover)
+        (self.stream, self.upgrade.request, self.upgrade.leftover)
     }
 }
 
@@ -279,12 +268,14 @@ async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Some((request, used))) => {
                 return Ok(Incoming {
                     stream,
-                    request,
-                    leftover: buf[used..n].to_vec(),
-                    config: config.config.clone(),
+                    upgrade: ServerUpgrade {
+                        request,
+                        leftover: buf[used..n].to_vec(),
+                        config: config.config.clone(),
+                        #[cfg(feature = "deflate")]
+                        deflate: config.deflate.clone(),
+                    },
                     high_water: config.high_water,
-                    #[cfg(feature = "deflate")]
-                    deflate: config.deflate.clone(),
                 });
             }
             Err(e) => {

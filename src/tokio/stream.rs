@@ -317,8 +317,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 Ok(true) => {
                     if self.conn.output().len() > queued || self.conn.state() != State::Open {
                         // Automatic replies (a Pong, the Close echo, a
-                        // keepalive Ping) go out now if the stream takes them; otherwise with the
-                        // next call (a write error will show up again then).
+                        // keepalive Ping) go out now if the stream takes
+                        // them; otherwise with the next call (a write error
+                        // will show up again then).
                         // What the application queued waits until a read
                         // has to wait for the peer: echoes of frames that
                         // arrived together leave in one write.
