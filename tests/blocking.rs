@@ -685,6 +685,61 @@ fn handshake_timeout_cuts_off_a_trickling_client() {
     peer.join().unwrap();
 }
 
+/// A head that stalls is answered 408 before the server gives up on it.
+#[test]
+fn a_stalled_request_head_is_answered_408() {
+    let (l, addr) = listen();
+    let mut raw = TcpStream::connect(addr).unwrap();
+    raw.set_read_timeout(Some(LONG)).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let (s, _) = l.accept().unwrap();
+    let mut config = ServerConfig::default();
+    config.handshake_timeout = Some(Duration::from_millis(200));
+    let result = blocking::read_request(s, &config);
+    assert!(matches!(result, Err(Error::HandshakeTimeout)), "{result:?}");
+    drop(result);
+    let answer = read_to_end_lenient(&mut raw);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// A TLS ClientHello (or any bytes that cannot begin a request line) on a
+/// plaintext port gets 400 at once, well before the 10 s head timeout.
+#[test]
+fn bytes_that_cannot_be_http_are_refused_at_once() {
+    for first in [
+        &[
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ][..],
+        b"\0\0\0\0",
+        b"GET /\x01",
+    ] {
+        let (l, addr) = listen();
+        let server = serve_one(l, |s| {
+            blocking::read_request(s, &ServerConfig::default()).map(|_| ())
+        });
+        let mut raw = TcpStream::connect(addr).unwrap();
+        raw.set_read_timeout(Some(LONG)).unwrap();
+        let start = Instant::now();
+        raw.write_all(first).unwrap();
+        let answer = read_to_end_lenient(&mut raw);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+            "{first:?}: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        assert!(start.elapsed() < Duration::from_secs(5), "{first:?}");
+        let r = server.join().unwrap();
+        assert!(
+            matches!(r, Err(Error::Handshake(HandshakeError::MalformedHead(_)))),
+            "{r:?}"
+        );
+    }
+}
+
 #[test]
 fn oversized_request_head_is_refused_with_431() {
     let (l, addr) = listen();

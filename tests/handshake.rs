@@ -480,7 +480,8 @@ fn reject_missing_or_wrong_upgrade() {
     ] {
         let (e, r) = rejected(&req);
         assert!(matches!(e, HandshakeError::UpgradeNotWebSocket), "{e:?}");
-        assert_400(&r, "Upgrade");
+        assert_426(&r);
+        assert!(find(&r, b"\r\nUpgrade: websocket\r\n"));
     }
 }
 
@@ -493,7 +494,8 @@ fn reject_missing_or_wrong_connection() {
     ] {
         let (e, r) = rejected(&req);
         assert!(matches!(e, HandshakeError::ConnectionNotUpgrade), "{e:?}");
-        assert_400(&r, "Connection");
+        assert_426(&r);
+        assert!(find(&r, b"\r\nUpgrade: websocket\r\n"));
     }
 }
 
@@ -532,8 +534,10 @@ fn reject_invalid_keys() {
     assert!(matches!(e, HandshakeError::InvalidKey));
 }
 
+/// RFC 9110 §15.5.22: a 426 names the protocol to upgrade to.
 fn assert_426(resp: &[u8]) {
     assert_eq!(status_line(resp), "HTTP/1.1 426 Upgrade Required");
+    assert!(find(resp, b"\r\nUpgrade: websocket\r\n"));
     assert!(find(resp, b"\r\nSec-WebSocket-Version: 13\r\n"));
     assert!(find(resp, b"\r\nConnection: close\r\n"));
 }
@@ -1451,4 +1455,172 @@ proptest! {
             parse_request(c.request_bytes()).validate().unwrap();
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Request targets (RFC 6455 §3, §4.1 item 2; RFC 9112 §3.2)
+// ---------------------------------------------------------------------------
+
+/// A target that a proxy or router could resolve against a base URL and
+/// land on another host or port is refused with 400 before any upgrade.
+#[test]
+fn request_targets_that_are_neither_origin_nor_absolute_form_get_400() {
+    for target in [
+        "5/",
+        "80/admin",
+        "@127.0.0.1:9/",
+        "*",
+        "chat",
+        ":9/",
+        "%2e%2e/",
+        "127.0.0.1:9",
+        "ws:/chat",
+        "ws:chat",
+        "ws:///chat",
+        "ws://user@example.com/chat",
+        "ws://a@127.0.0.1:9/",
+        "ftp://example.com/chat",
+        "ws://example.com:123456/",
+        "ws://example.com:9x/",
+        "ws://[::1/chat",
+        "ws://[zz]/chat",
+        "ws://exa mple.com/",
+        "/chat#fragment",
+        "ws://example.com/chat#fragment",
+    ] {
+        let req = variant("GET /chat HTTP/1.1", &format!("GET {target} HTTP/1.1"));
+        let mut s = ServerHandshake::new(Limits::default());
+        let request = match s.feed(&req) {
+            Ok(Some((request, _))) => request,
+            // A space splits the line: httparse refuses the head itself.
+            Err(e) => {
+                assert!(target.contains(' '), "{target}: {e:?}");
+                assert_eq!(e.http_status(), Some(400));
+                continue;
+            }
+            Ok(None) => panic!("{target}: head incomplete"),
+        };
+        let err = request.accept(&Accept::new()).unwrap_err();
+        assert!(
+            matches!(err, HandshakeError::InvalidTarget),
+            "{target}: {err:?}"
+        );
+        assert_400(&err.response().unwrap(), "Request target");
+    }
+}
+
+#[test]
+fn origin_and_absolute_form_targets_are_accepted() {
+    for (target, path, query) in [
+        ("/", "/", None),
+        ("/chat?room=1", "/chat", Some("room=1")),
+        // Origin form whose path starts with an empty segment: a path, not
+        // an authority (RFC 9112 §3.2.1).
+        ("//127.0.0.1:9/", "//127.0.0.1:9/", None),
+        ("/%2e%2e/x", "/%2e%2e/x", None),
+        ("ws://example.com/chat", "/chat", None),
+        ("WS://Example.com:80", "/", None),
+        ("wss://example.com?x=1", "/", Some("x=1")),
+        ("http://example.com/a/b?c", "/a/b", Some("c")),
+        ("https://127.0.0.1:443/", "/", None),
+        ("ws://[::1]:9001/x", "/x", None),
+        ("ws://[::1]/x", "/x", None),
+    ] {
+        let req = variant("GET /chat HTTP/1.1", &format!("GET {target} HTTP/1.1"));
+        let request = parse_request(&req);
+        request
+            .accept(&Accept::new())
+            .unwrap_or_else(|e| panic!("{target}: {e:?}"));
+        assert_eq!(request.path(), path, "{target}");
+        assert_eq!(request.query(), query, "{target}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Input that cannot be HTTP fails at once (RFC 9112 §3: request-line)
+// ---------------------------------------------------------------------------
+
+/// The first bytes of a TLS 1.2/1.3 ClientHello record.
+const CLIENT_HELLO: &[u8] = &[
+    0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x5a, 0x1b,
+];
+
+#[test]
+fn bytes_that_cannot_start_a_request_fail_at_the_first_impossible_byte() {
+    // (input, index of the first byte that cannot be HTTP)
+    let cases: &[(&[u8], usize)] = &[
+        (CLIENT_HELLO, 0),
+        (b"\0GET / HTTP/1.1\r\n", 0),
+        (b"\x80\x81\x82\x83", 0),
+        (b"GE\0T / HTTP/1.1\r\n", 2),
+        (b"GET /a\x01b HTTP/1.1\r\n", 6),
+        (b"GET / FTP/1.1\r\n", 6),
+        (b"GET / HTTP/2.0\r\n", 11),
+        (b"GET /\r\nHost: x\r\n", 5),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", 19),
+    ];
+    for &(input, at) in cases {
+        // Whole: the very first call fails, no terminator needed.
+        let mut s = ServerHandshake::new(Limits::default());
+        let err = s.feed(input).unwrap_err();
+        assert!(
+            matches!(err, HandshakeError::MalformedHead(_)),
+            "{input:?}: {err:?}"
+        );
+        assert_eq!(
+            status_line(&err.response().unwrap()),
+            "HTTP/1.1 400 Bad Request"
+        );
+        // Byte by byte: everything before the bad byte is plausible.
+        let mut s = ServerHandshake::new(Limits::default());
+        for (i, b) in input.iter().enumerate() {
+            let r = s.feed(&[*b]);
+            if i < at {
+                assert!(matches!(r, Ok(None)), "{input:?} byte {i}: {r:?}");
+            } else {
+                assert!(r.is_err(), "{input:?} byte {i} accepted");
+                break;
+            }
+        }
+        assert!(matches!(s.feed(b"x"), Err(HandshakeError::Finished)));
+    }
+}
+
+#[test]
+fn a_plausible_partial_head_waits_for_more() {
+    let good = variant("", "");
+    for split in 1..good.len() {
+        let mut s = ServerHandshake::new(Limits::default());
+        assert!(
+            matches!(s.feed(&good[..split]), Ok(None)),
+            "split at {split}"
+        );
+        let (req, used) = s.feed(&good[split..]).unwrap().unwrap();
+        assert_eq!(used, good.len() - split);
+        req.validate().unwrap();
+    }
+    // Empty lines before the request line are skipped (RFC 9112 §2.2).
+    let mut lead = b"\r\n".to_vec();
+    lead.extend_from_slice(&good);
+    let mut s = ServerHandshake::new(Limits::default());
+    assert!(matches!(s.feed(&lead[..2]), Ok(None)));
+    assert!(s.feed(&lead[2..]).unwrap().is_some());
+}
+
+#[test]
+fn a_client_fails_at_once_on_an_answer_that_is_not_http() {
+    let mut client = client(&ClientOptions::new());
+    let err = client.feed(b"SSH-2.0-OpenSSH_9.6\r\n").unwrap_err();
+    assert!(
+        matches!(err, HandshakeError::MalformedResponse(_)),
+        "{err:?}"
+    );
+}
+
+/// The 408 an adapter sends when its handshake timer fires.
+#[test]
+fn request_timeout_answers_408() {
+    let r = HandshakeError::RequestTimeout.response().unwrap();
+    assert_eq!(status_line(&r), "HTTP/1.1 408 Request Timeout");
+    assert!(find(&r, b"\r\nConnection: close\r\n"));
 }

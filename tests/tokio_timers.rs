@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use rfc6455::handshake::HandshakeError;
 use rfc6455::tokio::{self as ws, ClientConfig, Error, ServerConfig, WebSocketStream};
 use rfc6455::{CloseCode, Config, Connection, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -159,6 +160,35 @@ async fn server_handshake_timeout() {
     let r = ws::read_request_over(a, &config).await;
     assert!(matches!(r, Err(Error::HandshakeTimeout)), "{r:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(2));
+    // The stalled client is told why before the stream closes.
+    let mut answer = Vec::new();
+    b.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// A TLS ClientHello on a plaintext port is answered 400 at once, not after
+/// the handshake timeout.
+#[tokio::test(start_paused = true)]
+async fn bytes_that_cannot_be_http_are_refused_at_once() {
+    let (a, mut b) = tokio::io::duplex(4096);
+    let config = ServerConfig::default();
+    b.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc])
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let r = ws::read_request_over(a, &config).await;
+    assert!(
+        matches!(r, Err(Error::Handshake(HandshakeError::MalformedHead(_)))),
+        "{r:?}"
+    );
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    let mut answer = Vec::new();
+    b.read_to_end(&mut answer).await.unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
 }
 
 #[tokio::test(start_paused = true)]

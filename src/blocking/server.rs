@@ -163,6 +163,11 @@ pub fn accept_with(
 
 /// Reads a request from a TCP stream, within the handshake timeout, and
 /// hands it to the application to decide (see [`Incoming`]).
+///
+/// A head that cannot be HTTP is answered at its first impossible byte
+/// (400), an invalid one with its error response (400, 426, 431), and one
+/// that does not arrive within [`ServerConfig::handshake_timeout`] with
+/// `408 Request Timeout` ([`Error::HandshakeTimeout`]).
 pub fn read_request(
     stream: TcpStream,
     config: &ServerConfig,
@@ -197,6 +202,10 @@ fn read_request_inner<S: Read + Write>(
             // Answer what we can (400, 426, 431) before giving up.
             send_error_response(&mut stream, &e);
             return Err(Error::Handshake(e));
+        }
+        Err(Error::HandshakeTimeout) => {
+            send_error_response(&mut stream, &HandshakeError::RequestTimeout);
+            return Err(Error::HandshakeTimeout);
         }
         Err(e) => return Err(e),
     };

@@ -35,6 +35,11 @@ pub enum HandshakeError {
     /// The head is not valid HTTP/1.x. Server response: 400.
     #[error("malformed HTTP head: {0}")]
     MalformedHead(httparse::Error),
+    /// The request head did not arrive within the server's handshake
+    /// timeout. The core has no clock: adapters report this when their timer
+    /// fires, and send its [`response`](Self::response) (408) before closing.
+    #[error("the request head did not arrive in time")]
+    RequestTimeout,
     /// `feed` was called again after the handshake completed or failed.
     #[error("the handshake has already completed or failed")]
     Finished,
@@ -46,15 +51,22 @@ pub enum HandshakeError {
     /// The request is HTTP/1.0 (RFC 6455 §4.2.1 item 1). Response: 400.
     #[error("the handshake request must be HTTP/1.1 or later")]
     HttpVersion,
+    /// The request target is neither in origin form (`/path?query`) nor in
+    /// absolute form with a `ws`, `wss`, `http` or `https` scheme and a host
+    /// (RFC 6455 §3, §4.1 item 2; RFC 9112 §3.2), or it has a fragment or
+    /// user information. Response: 400.
+    #[error("request target is neither /path nor an absolute ws:// or http:// URI")]
+    InvalidTarget,
     /// No `Host` header (RFC 6455 §4.2.1 item 2). Response: 400.
     #[error("missing Host header")]
     MissingHost,
     /// `Upgrade` is absent or lacks the token `websocket` (RFC 6455 §4.2.1
-    /// item 3). Response: 400.
+    /// item 3). Response: 426 with `Upgrade: websocket` (RFC 9110 §15.5.22:
+    /// this resource is reached only by upgrading).
     #[error("Upgrade header does not contain \"websocket\"")]
     UpgradeNotWebSocket,
     /// `Connection` is absent or lacks the token `Upgrade` (RFC 6455 §4.2.1
-    /// item 4). Response: 400.
+    /// item 4). Response: 426 with `Upgrade: websocket`.
     #[error("Connection header does not contain \"Upgrade\"")]
     ConnectionNotUpgrade,
     /// No `Sec-WebSocket-Key` header (RFC 6455 §4.2.1 item 5). Response: 400.
@@ -165,13 +177,15 @@ impl HandshakeError {
         use HandshakeError::*;
         match self {
             HeadTooLarge { .. } | TooManyHeaders { .. } => Some(431),
-            MissingVersion | UnsupportedVersion => Some(426),
+            MissingVersion | UnsupportedVersion | UpgradeNotWebSocket | ConnectionNotUpgrade => {
+                Some(426)
+            }
+            RequestTimeout => Some(408),
             MalformedHead(_)
             | MethodNotGet
             | HttpVersion
+            | InvalidTarget
             | MissingHost
-            | UpgradeNotWebSocket
-            | ConnectionNotUpgrade
             | MissingKey
             | InvalidKey
             | MalformedSubprotocols
@@ -187,6 +201,8 @@ impl HandshakeError {
             HeadTooLarge { .. } => b"Request header fields too large\n",
             TooManyHeaders { .. } => b"Too many request header fields\n",
             MalformedHead(_) => b"Malformed HTTP request\n",
+            RequestTimeout => b"The request did not arrive in time\n",
+            InvalidTarget => b"Request target must be /path or an absolute URI\n",
             MethodNotGet => b"WebSocket handshake must use GET\n",
             HttpVersion => b"WebSocket handshake requires HTTP/1.1\n",
             MissingHost => b"Missing Host header\n",
@@ -206,18 +222,20 @@ impl HandshakeError {
     /// [`http_status`](Self::http_status).
     ///
     /// Responses carry `Content-Type: text/plain`, `Content-Length` and
-    /// `Connection: close`; a 426 also carries `Sec-WebSocket-Version: 13`
-    /// (RFC 6455 §4.4).
+    /// `Connection: close`; a 426 also carries `Upgrade: websocket` (RFC 9110
+    /// §15.5.22) and `Sec-WebSocket-Version: 13` (RFC 6455 §4.4).
     ///
     /// ```
     /// use rfc6455::handshake::HandshakeError;
     /// let bytes = HandshakeError::UnsupportedVersion.response().unwrap();
     /// assert!(bytes.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+    /// let text = std::str::from_utf8(&bytes).unwrap();
+    /// assert!(text.contains("\r\nUpgrade: websocket\r\n"));
     /// ```
     pub fn response(&self) -> Option<Vec<u8>> {
         let status = self.http_status()?;
-        let version: &[(&str, &str)] = &[("Sec-WebSocket-Version", "13")];
-        let extra = if status == 426 { version } else { &[] };
+        let upgrade: &[(&str, &str)] = &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")];
+        let extra = if status == 426 { upgrade } else { &[] };
         Some(write_response(
             status,
             Some("text/plain; charset=utf-8"),

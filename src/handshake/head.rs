@@ -11,6 +11,13 @@
 //!
 //! Only CRLF line endings end a head; a head that uses bare LF never
 //! terminates and runs into [`Limits::max_head_bytes`].
+//!
+//! The start line is checked as its bytes arrive: a request's method must
+//! be a token followed by a space, its target free of control bytes, and
+//! its version begin `HTTP/1.`; a response must begin `HTTP/1.`. Input that
+//! cannot be HTTP/1.x (a TLS ClientHello on a plaintext port, a NUL, a
+//! binary blob) fails at its first impossible byte, so that a server answers
+//! 400 at once instead of waiting for a terminator that never comes.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -99,12 +106,71 @@ fn find_lf(h: &[u8], from: usize) -> Option<usize> {
     h.get(i..)?.iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
+/// How far the start line has been checked (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartLine {
+    /// Before the line: empty lines ahead of it are skipped (RFC 9112 §2.2).
+    Blank,
+    /// In a request's method (RFC 9112 §3.1: a token).
+    Method,
+    /// In a request's target.
+    Target,
+    /// Matching the version's `HTTP/1.`: this many bytes matched so far.
+    Version(usize),
+    /// Checked as far as it is checked early; the parser does the rest.
+    Done,
+}
+
+/// The bytes every HTTP/1.x version field starts with.
+const VERSION_PREFIX: &[u8; 7] = b"HTTP/1.";
+
+impl StartLine {
+    /// Advances over `bytes`; the error names the first byte that cannot
+    /// belong to an HTTP/1.x start line. Examines each byte once, and none
+    /// once the line is [`Done`](StartLine::Done).
+    fn check(&mut self, bytes: &[u8], kind: &Kind) -> Result<(), httparse::Error> {
+        for &b in bytes {
+            *self = match (*self, b) {
+                (StartLine::Done, _) => return Ok(()),
+                (StartLine::Blank, b'\r' | b'\n') => StartLine::Blank,
+                (StartLine::Blank, _) => {
+                    let first = match kind {
+                        Kind::Request => StartLine::Method,
+                        Kind::Response => StartLine::Version(0),
+                    };
+                    let mut next = first;
+                    next.check(&[b], kind)?;
+                    next
+                }
+                (StartLine::Method, b' ') => StartLine::Target,
+                (StartLine::Method, b) if super::headers::is_tchar(b) => StartLine::Method,
+                (StartLine::Method, _) => return Err(httparse::Error::Token),
+                (StartLine::Target, b' ') => StartLine::Version(0),
+                (StartLine::Target, b) if b < 0x20 || b == 0x7f => {
+                    return Err(httparse::Error::Token)
+                }
+                (StartLine::Target, _) => StartLine::Target,
+                (StartLine::Version(i), b) if VERSION_PREFIX[i] == b => {
+                    if i + 1 == VERSION_PREFIX.len() {
+                        StartLine::Done
+                    } else {
+                        StartLine::Version(i + 1)
+                    }
+                }
+                (StartLine::Version(_), _) => return Err(httparse::Error::Version),
+            };
+        }
+        Ok(())
+    }
+}
+
 /// Reads one HTTP head incrementally; see the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct HeadReader {
     limits: Limits,
     buf: Vec<u8>,
     done: bool,
+    start_line: StartLine,
     parses: usize,
     scanned: usize,
     /// Line feeds seen so far: bounds the number of header fields.
@@ -136,6 +202,7 @@ impl HeadReader {
             limits,
             buf: Vec::new(),
             done: false,
+            start_line: StartLine::Blank,
             parses: 0,
             scanned: 0,
             lines: 0,
@@ -178,6 +245,13 @@ impl HeadReader {
         let window = &input[..input.len().min(room)];
         let tail = &self.buf[self.buf.len().saturating_sub(3)..];
         let (found, lines) = find_end(tail, window);
+        if let Err(e) = self
+            .start_line
+            .check(&window[..found.unwrap_or(window.len())], &kind)
+        {
+            self.fail();
+            return Err(HandshakeError::MalformedHead(e));
+        }
         self.scanned += found.unwrap_or(window.len());
         self.lines += lines;
         let Some(used) = found else {

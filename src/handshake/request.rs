@@ -102,6 +102,10 @@ impl Request {
     }
 
     /// The request target as sent: path and query, e.g. `/chat?room=1`.
+    ///
+    /// [`validate`](Self::validate) accepts only the origin form (`/…`) and
+    /// the absolute form (`ws://host/…`); a plain HTTP request answered on
+    /// the same port may carry anything here (`*`, `host:port`).
     pub fn target(&self) -> &str {
         utf8(self.headers.span(self.target))
     }
@@ -213,7 +217,9 @@ impl Request {
     }
 
     /// Checks the request against RFC 6455 §4.2.1: method `GET`, HTTP/1.1 or
-    /// later, `Host`, `Upgrade: websocket`, `Connection: Upgrade` (both token
+    /// later, a request target in origin form (`/path?query`) or absolute
+    /// form (`ws://`, `wss://`, `http://` or `https://` with a host, no user
+    /// information; RFC 6455 §3, RFC 9112 §3.2) and no fragment, `Host`, `Upgrade: websocket`, `Connection: Upgrade` (both token
     /// lists, case-insensitive, repeated lines combined), one
     /// `Sec-WebSocket-Key` decoding to 16 bytes, `Sec-WebSocket-Version: 13`,
     /// and well-formed subprotocol and extension lists.
@@ -229,6 +235,9 @@ impl Request {
         }
         if self.version < 1 {
             return Err(HandshakeError::HttpVersion);
+        }
+        if !target_is_valid(self.headers.span(self.target)) {
+            return Err(HandshakeError::InvalidTarget);
         }
         let (mut host, mut upgrade, mut connection) = (false, false, false);
         let mut key: Option<&[u8]> = None;
@@ -345,6 +354,75 @@ impl Request {
         debug_assert_eq!(out.len(), len);
         Ok(out)
     }
+}
+
+/// Whether a request target may open a WebSocket: the origin form
+/// (`/path?query`, RFC 9112 §3.2.1) or the absolute form with a `ws`, `wss`,
+/// `http` or `https` scheme and an authority of a host and an optional
+/// port (RFC 9112 §3.2.2, RFC 6455 §3). The authority form (`host:port`,
+/// for CONNECT) and the asterisk form (`*`, for OPTIONS) are not, nor is
+/// anything else (`5/`, `chat`, `:9/`): resolving such a target against a
+/// base URL can move its authority. A fragment is never allowed (RFC 6455
+/// §3), nor user information (RFC 9110 §4.2.4).
+pub(crate) fn target_is_valid(target: &[u8]) -> bool {
+    if target.contains(&b'#') {
+        return false;
+    }
+    if target.first() == Some(&b'/') {
+        return true;
+    }
+    let Some(colon) = target.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let scheme = &target[..colon];
+    let known = [&b"ws"[..], b"wss", b"http", b"https"];
+    if !known.iter().any(|k| scheme.eq_ignore_ascii_case(k)) {
+        return false;
+    }
+    let Some(rest) = target[colon + 1..].strip_prefix(b"//") else {
+        return false;
+    };
+    let end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
+    authority_is_valid(&rest[..end])
+}
+
+/// `host [":" port]` with a registered name, IPv4 address or IP literal in
+/// brackets (RFC 3986 §3.2.2), a port of at most five digits, and no
+/// user information.
+fn authority_is_valid(authority: &[u8]) -> bool {
+    let (host, port) = if authority.first() == Some(&b'[') {
+        let Some(close) = authority.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &authority[1..close];
+        let ok = !literal.is_empty()
+            && literal
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || b":.".contains(b));
+        if !ok {
+            return false;
+        }
+        match &authority[close + 1..] {
+            [] => (&authority[..=close], None),
+            [b':', port @ ..] => (&authority[..=close], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match authority.iter().rposition(|&b| b == b':') {
+            Some(i) => (&authority[..i], Some(&authority[i + 1..])),
+            None => (authority, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && (host.first() == Some(&b'[')
+            || host
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(b)));
+    let port_ok = port.map_or(true, |p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    host_ok && port_ok
 }
 
 /// What the server answers to an acceptable handshake (RFC 6455 §4.2.2).

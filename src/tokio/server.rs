@@ -237,19 +237,18 @@ pub async fn read_request(
 
 /// Reads a request from any stream (a TLS stream, a Unix socket, an
 /// in-memory pipe), within the handshake timeout.
+///
+/// A head that cannot be HTTP is answered at its first impossible byte
+/// (400), an invalid one with its error response (400, 426, 431), and one
+/// that does not arrive within [`ServerConfig::handshake_timeout`] with
+/// `408 Request Timeout` ([`Error::HandshakeTimeout`]).
 pub async fn read_request_over<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     config: &ServerConfig,
 ) -> Result<Incoming<S>, Error> {
     // Boxed, like `Incoming::accept`: a connection's future is not sized
     // for the head being read.
-    let read = alloc::boxed::Box::pin(read_request_inner(stream, config));
-    match config.handshake_timeout {
-        Some(t) => ::tokio::time::timeout(t, read)
-            .await
-            .map_err(|_| Error::HandshakeTimeout)?,
-        None => read.await,
-    }
+    alloc::boxed::Box::pin(read_request_inner(stream, config)).await
 }
 
 async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
@@ -258,30 +257,51 @@ async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Incoming<S>, Error> {
     let mut hs = ServerHandshake::new(config.limits);
     let mut buf = std::vec![0u8; 4096];
+    let read = read_head(&mut stream, &mut hs, &mut buf);
+    let head = match config.handshake_timeout {
+        Some(t) => match ::tokio::time::timeout(t, read).await {
+            Ok(head) => head,
+            Err(_) => {
+                send_error_response(&mut stream, &HandshakeError::RequestTimeout).await;
+                return Err(Error::HandshakeTimeout);
+            }
+        },
+        None => read.await,
+    };
+    match head {
+        Ok((request, leftover)) => Ok(Incoming {
+            stream,
+            upgrade: ServerUpgrade {
+                request,
+                leftover: buf[leftover].to_vec(),
+                config: config.config.clone(),
+                #[cfg(feature = "deflate")]
+                deflate: config.deflate.clone(),
+            },
+            high_water: config.high_water,
+        }),
+        Err(Error::Handshake(e)) => {
+            send_error_response(&mut stream, &e).await;
+            Err(e.into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads until `hs` has a request; returns it and where, in `buf`, the
+/// bytes that followed its head are.
+async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    hs: &mut ServerHandshake,
+    buf: &mut [u8],
+) -> Result<(Request, core::ops::Range<usize>), Error> {
     loop {
-        let n = stream.read(&mut buf).await?;
+        let n = stream.read(buf).await?;
         if n == 0 {
             return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        match hs.feed(&buf[..n]) {
-            Ok(None) => {}
-            Ok(Some((request, used))) => {
-                return Ok(Incoming {
-                    stream,
-                    upgrade: ServerUpgrade {
-                        request,
-                        leftover: buf[used..n].to_vec(),
-                        config: config.config.clone(),
-                        #[cfg(feature = "deflate")]
-                        deflate: config.deflate.clone(),
-                    },
-                    high_water: config.high_water,
-                });
-            }
-            Err(e) => {
-                send_error_response(&mut stream, &e).await;
-                return Err(e.into());
-            }
+        if let Some((request, used)) = hs.feed(&buf[..n])? {
+            return Ok((request, used..n));
         }
     }
 }
