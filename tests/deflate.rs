@@ -425,3 +425,114 @@ fn compressed_message_over_the_limit_fails_with_1009() {
     assert_eq!(err, Some(Error::MessageTooLarge { limit: 10_000 }));
     assert_eq!(sent_close_code(&server.take_output()), Some(1009));
 }
+
+// ---- a final block inside a message (RFC 7692 §7.2.3.4) ----
+
+/// RFC 7692 §7.2.3.4, verbatim: "Hello" in a DEFLATE block with BFINAL set,
+/// followed by the one octet (`0x00`) that lets the receiver append
+/// `00 00 ff ff` as for any other message.
+const HELLO_BFINAL: [u8; 8] = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+
+/// RFC 7692 §7.2.3.1: "Hello" in a block without BFINAL.
+const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+fn deflate_server(nct: bool) -> Connection {
+    let mut server = Connection::server(Config::default());
+    server.enable_deflate(agreed(nct), &DeflateConfig::default());
+    server
+}
+
+#[test]
+fn a_final_block_followed_by_an_empty_block_header_is_accepted() {
+    for nct in [false, true] {
+        for sizes in [&[usize::MAX][..], &[1], &[3, 1, 7]] {
+            let mut server = deflate_server(nct);
+            let mut wire = cframe(0xC1, &HELLO_BFINAL);
+            // The next message starts a stream of its own.
+            wire.extend(cframe(0xC1, &HELLO));
+            let (msgs, err) = feed_chopped(&mut server, &wire, sizes);
+            assert_eq!(err, None, "context takeover {}, {sizes:?}", !nct);
+            assert_eq!(
+                msgs,
+                vec![Message::Text("Hello".into()), Message::Text("Hello".into())]
+            );
+        }
+    }
+}
+
+#[test]
+fn what_a_compressor_may_put_after_a_final_block_is_accepted() {
+    let with = |trailer: &[u8]| {
+        let mut p = HELLO_BFINAL[..7].to_vec();
+        p.extend_from_slice(trailer);
+        p
+    };
+    for nct in [false, true] {
+        for payload in [
+            // Nothing after the final block.
+            with(&[]),
+            // An empty stored block, then the header of another (§7.2.3.4
+            // with one more flush).
+            with(&[0x00, 0x00, 0x00, 0xff, 0xff, 0x00]),
+            // The trailing block's header with BFINAL set.
+            with(&[0x01]),
+        ] {
+            let mut server = deflate_server(nct);
+            let (msgs, err) = feed_all(&mut server, &cframe(0xC1, &payload));
+            assert_eq!(err, None, "{payload:02x?}");
+            assert_eq!(msgs, vec![Message::Text("Hello".into())]);
+        }
+        // The final block in one frame, the trailing octet in the next.
+        let mut server = deflate_server(nct);
+        let mut wire = cframe(0x41, &HELLO_BFINAL[..7]);
+        wire.extend(cframe(0x80, &HELLO_BFINAL[7..]));
+        let (msgs, err) = feed_chopped(&mut server, &wire, &[2]);
+        assert_eq!(err, None);
+        assert_eq!(msgs, vec![Message::Text("Hello".into())]);
+    }
+}
+
+/// A last piece too large to be joined with the tail takes the other path
+/// (inflate, then the tail on its own): a final stored block of 20,000
+/// bytes, then the trailing octet.
+#[test]
+fn a_large_final_stored_block_with_its_trailing_octet_is_accepted() {
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    let len = data.len() as u16;
+    let mut payload = vec![0x01];
+    payload.extend_from_slice(&len.to_le_bytes());
+    payload.extend_from_slice(&(!len).to_le_bytes());
+    payload.extend_from_slice(&data);
+    payload.push(0x00);
+    for nct in [false, true] {
+        let mut server = deflate_server(nct);
+        let (msgs, err) = feed_chopped(&mut server, &cframe(0xC2, &payload), &[4096]);
+        assert_eq!(err, None);
+        assert_eq!(msgs, vec![Message::Binary(data.clone())]);
+    }
+}
+
+#[test]
+fn garbage_after_a_final_block_still_fails_with_1007() {
+    let with = |trailer: &[u8]| {
+        let mut p = HELLO_BFINAL[..7].to_vec();
+        p.extend_from_slice(trailer);
+        p
+    };
+    for nct in [false, true] {
+        for payload in [
+            // Not an empty stored block's header (padding bits set).
+            with(&[0xff]),
+            with(&[0x00, 0x01, 0x02, 0x03]),
+            // A second compressed block after the final one.
+            with(&HELLO),
+            // Much more than any flush would add.
+            with(&[0x00; 100]),
+        ] {
+            let mut server = deflate_server(nct);
+            let (_, err) = feed_chopped(&mut server, &cframe(0xC1, &payload), &[1, 3]);
+            assert_eq!(err, Some(Error::InvalidCompressedData), "{payload:02x?}");
+            assert_eq!(sent_close_code(&server.take_output()), Some(1007));
+        }
+    }
+}

@@ -101,6 +101,49 @@ pub(crate) struct Inflater {
     /// A short last piece of a message with the tail appended, so that it
     /// is inflated in one call rather than two.
     scratch: Vec<u8>,
+    /// Set once a block with BFINAL ended the deflate stream inside the
+    /// current message: what followed it so far.
+    trailer: Option<Trailer>,
+}
+
+/// The bytes that follow a final block (BFINAL set) in a message, the tail
+/// appended on receive included: RFC 7692 §7.2.3.4 lets a sender end a
+/// message's stream with BFINAL and then add one byte, `0x00`, so that the
+/// usual `00 00 ff ff` completes an empty stored block behind it. Nothing
+/// but empty stored blocks may follow a final block; a few are kept to be
+/// checked at the message's end, and more are garbage.
+#[derive(Default)]
+struct Trailer {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Trailer {
+    /// Adds bytes that came after the final block; more than a few is an
+    /// error.
+    fn push(&mut self, input: &[u8]) -> Result<(), Error> {
+        let end = self.len + input.len();
+        let dest = self
+            .bytes
+            .get_mut(self.len..end)
+            .ok_or(Error::InvalidCompressedData)?;
+        dest.copy_from_slice(input);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Whether the message may end here: nothing was sent after the final
+    /// block (only our tail is here), or one or more empty stored blocks,
+    /// each a header byte with BFINAL either way, BTYPE 00 and zero padding,
+    /// then LEN 0 and NLEN 0xffff (RFC 1951 §3.2.4), the last completed by
+    /// our tail.
+    fn is_complete(&self) -> bool {
+        let t = &self.bytes[..self.len];
+        t == TAIL
+            || (!t.is_empty()
+                && t.len() % 5 == 0
+                && t.chunks_exact(5).all(|b| b[0] <= 1 && b[1..] == TAIL))
+    }
 }
 
 /// Last pieces up to this size are joined with the tail (one library call).
@@ -112,6 +155,7 @@ impl Inflater {
             state: None,
             keep: !no_context_takeover,
             scratch: Vec::new(),
+            trailer: None,
         }
     }
 
@@ -125,6 +169,9 @@ impl Inflater {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), Error> {
+        if let Some(t) = &mut self.trailer {
+            return t.push(input);
+        }
         // Always a full window: it decodes streams made with any smaller one.
         let d = self
             .state
@@ -153,14 +200,15 @@ impl Inflater {
                 return Err(Error::MessageTooLarge { limit });
             }
             if status == Status::StreamEnd {
-                // A final block (BFINAL): the stream is over. Only the tail we
-                // append ourselves may follow; the next message starts afresh.
+                // A final block (BFINAL): the stream is over. What follows is
+                // checked at the message's end (see `Trailer`); the next
+                // message starts a new stream, with an empty window: a sender
+                // that ended its stream has no context left to take over.
                 self.state = None;
-                return if input.is_empty() || input == TAIL {
-                    Ok(())
-                } else {
-                    Err(Error::InvalidCompressedData)
-                };
+                let mut trailer = Trailer::default();
+                trailer.push(input)?;
+                self.trailer = Some(trailer);
+                return Ok(());
             }
             if input.is_empty() && produced < spare {
                 return Ok(());
@@ -181,7 +229,11 @@ impl Inflater {
         limit: usize,
     ) -> Result<(), Error> {
         if input.len() > JOIN_LIMIT {
-            self.inflate(input, out, limit)?;
+            if let Err(e) = self.inflate(input, out, limit) {
+                self.state = None;
+                self.trailer = None;
+                return Err(e);
+            }
             return self.finish_message(out, limit);
         }
         let mut joined = core::mem::take(&mut self.scratch);
@@ -192,16 +244,25 @@ impl Inflater {
         if self.keep {
             self.scratch = joined;
         }
-        if !self.keep || r.is_err() {
-            self.state = None;
-        }
-        r
+        self.end_message(r)
     }
 
     /// Ends a message: inflates the tail the sender removed, and drops the
     /// state if the peer does not keep its context.
     pub(crate) fn finish_message(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), Error> {
         let r = self.inflate(&TAIL, out, limit);
+        self.end_message(r)
+    }
+
+    /// The message is over, with the tail inflated (`r`): checks what
+    /// followed a final block, if one came, and drops the state when the
+    /// peer keeps no context or the message failed.
+    fn end_message(&mut self, r: Result<(), Error>) -> Result<(), Error> {
+        let r = r.and_then(|()| match self.trailer.take() {
+            Some(t) if !t.is_complete() => Err(Error::InvalidCompressedData),
+            _ => Ok(()),
+        });
+        self.trailer = None;
         if !self.keep || r.is_err() {
             self.state = None;
         }
