@@ -138,6 +138,35 @@ pub struct OwnedCloseFrame {
 /// minus the 2-byte code (RFC 6455 §5.5).
 pub const MAX_REASON_LEN: usize = 123;
 
+/// Checks a Close frame this endpoint is asked to send: a code that may
+/// appear on the wire (RFC 6455 §7.4: not 1005, 1006, 1015 or a reserved
+/// one), a reason of at most [`MAX_REASON_LEN`] bytes, and no reason without
+/// a code (§5.5.1: the body starts with the code). Every way of closing, in
+/// the core and in both adapters, goes through this one check.
+///
+/// ```
+/// use rfc6455::close::{check_outgoing, CloseCode};
+/// use rfc6455::Error;
+/// assert_eq!(check_outgoing(Some(CloseCode::NORMAL), "bye"), Ok(()));
+/// assert_eq!(check_outgoing(None, ""), Ok(()));
+/// assert_eq!(
+///     check_outgoing(Some(CloseCode::ABNORMAL), ""),
+///     Err(Error::InvalidSendCode(1006))
+/// );
+/// assert_eq!(check_outgoing(None, "why"), Err(Error::CloseReasonTooLong(3)));
+/// ```
+pub fn check_outgoing(code: Option<CloseCode>, reason: &str) -> Result<(), crate::Error> {
+    if let Some(code) = code {
+        if !code.is_valid_on_wire() {
+            return Err(crate::Error::InvalidSendCode(code.as_u16()));
+        }
+    }
+    if reason.len() > MAX_REASON_LEN || (code.is_none() && !reason.is_empty()) {
+        return Err(crate::Error::CloseReasonTooLong(reason.len()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,8 @@ impl Shared {
         let WriteSide { stream, buf } = &mut *out;
         if let Err(e) = stream.write_all(buf) {
             if !is_retry(&e) {
-                lock(&self.conn).abort();
+                // The reader still delivers what the peer sent (its Close).
+                lock(&self.conn).write_failed();
             }
             return Err(e.into());
         }
@@ -147,7 +148,12 @@ impl Reader {
                 }
             };
             if waiting {
-                self.shared.flush()?;
+                match self.shared.flush() {
+                    // The write side is gone: read on, the peer's Close
+                    // (which says why) may be waiting.
+                    Err(Error::Io(e)) if !is_retry(&e) => {}
+                    other => other?,
+                }
             }
             if let Some(result) = msg {
                 return result;

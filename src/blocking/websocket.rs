@@ -216,7 +216,7 @@ impl<S: Read + Write> WebSocket<S> {
                     return Err(e.into());
                 }
             }
-            self.flush()?;
+            self.flush_before_reading()?;
             if self.conn.should_close_transport() {
                 self.shutdown();
                 return Err(Error::ConnectionClosed);
@@ -245,7 +245,7 @@ impl<S: Read + Write> WebSocket<S> {
             let now = self.now();
             self.conn.handle_timeout(now);
             if self.conn.has_output() {
-                self.flush()?;
+                self.flush_before_reading()?;
             }
             if self.conn.state() == State::Closed
                 && (self.conn.should_close_transport() || self.conn.has_output())
@@ -305,14 +305,16 @@ impl<S: Read + Write> WebSocket<S> {
             };
             match written {
                 Ok(0) => {
-                    self.conn.abort();
+                    self.conn.write_failed();
                     return Err(Error::Io(io::ErrorKind::WriteZero.into()));
                 }
                 Ok(n) => self.conn.output().consume(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_retry(&e) => return Err(e.into()),
                 Err(e) => {
-                    self.conn.abort();
+                    // Nothing more can be sent, but the peer's last words
+                    // (its Close, e.g. 1009) may be waiting to be read.
+                    self.conn.write_failed();
                     return Err(e.into());
                 }
             }
@@ -323,6 +325,17 @@ impl<S: Read + Write> WebSocket<S> {
             self.shutdown();
         }
         Ok(())
+    }
+
+    /// [`flush`](Self::flush) inside a read: when the write side is gone
+    /// (the peer hung up), reading goes on, so that the peer's Close frame,
+    /// which says why, is what the read returns.
+    fn flush_before_reading(&mut self) -> Result<(), Error> {
+        match self.flush() {
+            Err(Error::Io(e)) if is_retry(&e) => Err(Error::Io(e)),
+            Err(Error::Io(_)) => Ok(()),
+            other => other,
+        }
     }
 
     fn shutdown(&mut self) {
@@ -394,6 +407,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// (§7.1.1), up to [`Config::close_timeout`](crate::Config::close_timeout)
     /// where the read-timeout hook is available.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        crate::close::check_outgoing(Some(code), reason)?;
         if self.conn.state() == State::Open {
             self.conn.close(code, reason)?;
         }

@@ -192,6 +192,8 @@ pub struct Connection {
     peer_close_code: Option<CloseCode>,
     eof: bool,
     failed: bool,
+    /// The transport can no longer send (see `write_failed`).
+    write_closed: bool,
     pending_error: Option<Error>,
 
     // Sending.
@@ -251,6 +253,7 @@ impl Connection {
             peer_close_code: None,
             eof: false,
             failed: false,
+            write_closed: false,
             pending_error: None,
             out: Outgoing::default(),
             sending: None,
@@ -328,7 +331,11 @@ impl Connection {
     pub fn should_close_transport(&self) -> bool {
         self.state == State::Closed
             && self.out.is_empty()
-            && (self.role == Role::Server || self.eof || self.failed || self.timed_out)
+            && (self.role == Role::Server
+                || self.eof
+                || self.failed
+                || self.timed_out
+                || self.write_closed)
     }
 
     /// Turns on permessage-deflate (RFC 7692) with the parameters both ends

@@ -140,6 +140,46 @@ impl Connection {
         }
     }
 
+    /// Reports that the transport can no longer send: a write failed,
+    /// typically because the peer closed or reset the connection right after
+    /// sending a Close frame that says why (1009 for a message over its
+    /// limit, 1008 for a policy, …).
+    ///
+    /// Queued output is discarded and nothing more is sent, as if a Close
+    /// had gone out (sends fail with [`Error::SendAfterClose`]; no Pong,
+    /// Close echo or keepalive Ping is queued). What the peer already sent
+    /// is still decoded: its Close frame, with code and reason, comes from
+    /// [`next_event`](Self::next_event) like any other, and the connection
+    /// ends there, at EOF ([`feed_eof`](Self::feed_eof)), when reading fails
+    /// too ([`abort`](Self::abort)), or after
+    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Event, State};
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_binary(&[0; 4096]).unwrap();
+    /// // Writing that failed: the server hung up. What it sent first:
+    /// client.write_failed();
+    /// client.feed(b"\x88\x02\x03\xf1"); // Close 1009
+    /// match client.next_event().unwrap() {
+    ///     Some(Event::Close(c)) => assert_eq!(c.code, Some(CloseCode::MESSAGE_TOO_BIG)),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert!(!client.has_output());
+    /// assert!(client.should_close_transport());
+    /// ```
+    pub fn write_failed(&mut self) {
+        self.write_closed = true;
+        let n = self.out.len();
+        self.out.consume(n);
+        if !self.close_sent {
+            self.note_close_sent();
+        }
+        if self.state == State::Open {
+            self.state = State::Closing;
+        }
+    }
+
     /// Ends the connection at once because the transport failed (or the
     /// application gives up on it): state [`State::Closed`], nothing more is
     /// delivered, queued output is discarded, and

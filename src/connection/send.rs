@@ -167,18 +167,23 @@ impl Connection {
     /// assert_eq!(server.send_text("late"), Err(Error::SendAfterClose));
     /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_valid_on_wire() {
-            return Err(Error::InvalidSendCode(code.as_u16()));
-        }
         self.close_with(Some(code), reason)
     }
 
     /// Like [`close`](Self::close), with an empty body when `code` is `None`.
+    /// Both check the frame with [`check_outgoing`](crate::close::check_outgoing)
+    /// first: a code RFC 6455 §7.4 keeps off the wire (1005, 1006, 1015,
+    /// reserved ones) is [`Error::InvalidSendCode`], whatever the state.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Error};
+    /// let mut c = Connection::server(Config::default());
+    /// assert_eq!(c.close_with(Some(CloseCode::ABNORMAL), ""), Err(Error::InvalidSendCode(1006)));
+    /// assert!(!c.has_output());
+    /// ```
     pub fn close_with(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), Error> {
+        crate::close::check_outgoing(code, reason)?;
         self.check_can_send()?;
-        if reason.len() > MAX_REASON_LEN || (code.is_none() && !reason.is_empty()) {
-            return Err(Error::CloseReasonTooLong(reason.len()));
-        }
         self.queue_close(code, reason)?;
         Ok(())
     }

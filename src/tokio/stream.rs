@@ -236,14 +236,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let limit = self.high_water;
         match ready!(self.poll_write_down_to(&mut ww.context(cx), limit)) {
             Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(self.transport_failed(e))),
+            Err(e) => Poll::Ready(Err(self.write_failed(e))),
         }
     }
 
-    /// The transport failed: nothing more can be sent or received; later
-    /// calls report [`Error::ConnectionClosed`].
+    /// Reading failed: nothing more can be sent or received; later calls
+    /// report [`Error::ConnectionClosed`].
     fn transport_failed(&mut self, e: io::Error) -> Error {
         self.conn.abort();
+        e.into()
+    }
+
+    /// Writing failed (the peer hung up): nothing more can be sent, but
+    /// what the peer already sent, its Close frame with the reason it hung
+    /// up, is still read and delivered.
+    fn write_failed(&mut self, e: io::Error) -> Error {
+        self.conn.write_failed();
+        // No shutdown to send either: the write side is gone.
+        self.shut_down = true;
         e.into()
     }
 
@@ -254,7 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     ) -> Poll<Result<(), Error>> {
         match ready!(self.poll_flush_all(&mut ww.context(cx))) {
             Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(self.transport_failed(e))),
+            Err(e) => Poll::Ready(Err(self.write_failed(e))),
         }
     }
 
@@ -265,6 +275,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         code: Option<CloseCode>,
         reason: &str,
     ) -> Result<(), Error> {
+        crate::close::check_outgoing(code, reason)?;
         if self.conn.state() == State::Open {
             let now = self.now();
             self.conn.handle_timeout(now);
@@ -341,7 +352,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 queued = queued.min(self.conn.output().len());
                 match flushed {
                     Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
+                    // The write side is gone: read on, the peer's Close
+                    // (which says why it hung up) may be waiting.
+                    Poll::Ready(Err(e)) => {
+                        self.write_failed(e);
+                        continue;
+                    }
                     Poll::Pending => {
                         // Keep reading while a little is waiting; stop
                         // (pushing back on the peer) above the high-water
