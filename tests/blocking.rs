@@ -685,6 +685,34 @@ fn handshake_timeout_cuts_off_a_trickling_client() {
     peer.join().unwrap();
 }
 
+/// `connect_over` on a socket with a read timeout of its own: a server that
+/// never answers runs into the handshake timeout (each timed-out read
+/// checks it) instead of being waited for forever.
+#[test]
+fn connect_over_a_socket_with_a_read_timeout_honours_the_handshake_timeout() {
+    let (l, addr) = listen();
+    let hold = thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        thread::sleep(Duration::from_secs(3));
+        drop(s);
+    });
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut config = ClientConfig::default();
+    config.handshake_timeout = Some(Duration::from_millis(300));
+    let start = Instant::now();
+    let r = blocking::connect_over(stream, &format!("ws://{addr}/"), &config);
+    assert!(matches!(r, Err(Error::HandshakeTimeout)), "{r:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    hold.join().unwrap();
+}
+
 /// A head that stalls is answered 408 before the server gives up on it.
 #[test]
 fn a_stalled_request_head_is_answered_408() {

@@ -111,6 +111,12 @@ pub fn connect_with(
 /// Runs the client handshake over a stream the caller opened (a TLS stream
 /// for `wss://`, a Unix socket, an in-memory pipe). `url` supplies the Host
 /// header and resource name.
+///
+/// [`ClientConfig::handshake_timeout`] is checked each time a read returns:
+/// give the stream a read timeout of its own (for TLS, on the socket
+/// underneath) and a server that never answers fails with
+/// [`Error::HandshakeTimeout`]; over a stream without one, the read waits
+/// for the server.
 pub fn connect_over<S: Read + Write>(
     stream: S,
     url: &str,

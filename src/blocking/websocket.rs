@@ -49,12 +49,17 @@ pub(crate) fn read_head<S: Read, T>(
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut buf = [0u8; 4096];
     let result = loop {
-        if let (Some(d), Some(hook)) = (deadline, hooks.set_read_timeout) {
+        if let Some(d) = deadline {
+            // Checked on every pass, hook or not: a stream with a read
+            // timeout of its own (`connect_over` on a socket that has one)
+            // comes back here each time a read times out.
             let left = d.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break Err(Error::HandshakeTimeout);
             }
-            hook(stream, Some(left))?;
+            if let Some(hook) = hooks.set_read_timeout {
+                hook(stream, Some(left))?;
+            }
         }
         let n = match stream.read(&mut buf) {
             Ok(0) => break Err(Error::Io(io::ErrorKind::UnexpectedEof.into())),

@@ -57,6 +57,8 @@ impl ServerHandshake {
 
     /// How many times the HTTP parser has run: at most once per head,
     /// however the head was split across calls to [`feed`](Self::feed).
+    /// (Instrumentation for tests and fuzz targets; not part of the API.)
+    #[doc(hidden)]
     pub fn parse_calls(&self) -> usize {
         self.reader.parses()
     }
@@ -64,12 +66,16 @@ impl ServerHandshake {
     /// Total number of input bytes the terminator search has examined
     /// (besides a fixed overlap of three buffered bytes per call). It never
     /// exceeds the number of bytes fed.
+    /// (Instrumentation for tests and fuzz targets; not part of the API.)
+    #[doc(hidden)]
     pub fn bytes_scanned(&self) -> usize {
         self.reader.scanned()
     }
 
     /// Number of bytes buffered so far (never more than
     /// [`Limits::max_head_bytes`]).
+    /// (Instrumentation for tests and fuzz targets; not part of the API.)
+    #[doc(hidden)]
     pub fn buffered(&self) -> usize {
         self.reader.buffered()
     }

@@ -265,6 +265,8 @@ impl ClientHandshake {
     }
 
     /// How many times the HTTP parser has run (at most once).
+    /// (Instrumentation for tests and fuzz targets; not part of the API.)
+    #[doc(hidden)]
     pub fn parse_calls(&self) -> usize {
         self.reader.parses()
     }
