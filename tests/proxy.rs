@@ -334,20 +334,6 @@ fn killing_the_upstream_gives_the_client_1001() {
     read_to_end(&mut ws);
 }
 
-#[test]
-fn an_unreachable_upstream_gives_the_client_1001() {
-    // A port nothing listens on.
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let proxy = Proc::proxy(&format!("ws://127.0.0.1:{port}/"));
-    let mut ws = connect(&proxy.ws_url("/"));
-    let close = next_close(&mut ws);
-    assert_eq!(close.code, Some(CloseCode::GOING_AWAY), "{close:?}");
-    read_to_end(&mut ws);
-}
-
 /// What an upstream written for these tests saw.
 #[derive(Debug, Default)]
 struct Seen {
@@ -471,19 +457,428 @@ fn an_upstream_protocol_error_gives_the_client_1011() {
     read_to_end(&mut ws);
 }
 
+/// The request headers of a WebSocket upgrade, without `Host`.
+const UPGRADE: &[&str] = &[
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+];
+
+/// An HTTP response read off a raw socket.
+#[derive(Debug)]
+struct RawResponse {
+    status: u16,
+    /// The head, status line included, up to the blank line.
+    head: String,
+    /// Everything after the head up to EOF (empty for a 101).
+    body: String,
+}
+
+impl RawResponse {
+    /// The values of every `name` header line (case-insensitive).
+    fn header_values(&self, name: &str) -> Vec<String> {
+        self.head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    }
+
+    /// Whether some `name` header line lists `token` (case-insensitive).
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.header_values(name)
+            .iter()
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+}
+
+/// Sends `GET target HTTP/1.1` with `Host: host` and `headers`, written by
+/// hand, and reads the answer: its head, and unless it is a 101 the body up
+/// to EOF (the proxy closes after every refusal).
+fn raw_get(addr: SocketAddr, target: &str, host: &str, headers: &[&str]) -> RawResponse {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(LONG)).unwrap();
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    s.write_all(request.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => panic!(
+                "{target:?}: EOF before a complete response head: {:?}",
+                String::from_utf8_lossy(&got)
+            ),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{target:?}: reading the response: {e}"),
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
+    let status = head
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{target:?}: not an HTTP/1.1 response: {head:?}"));
+    let mut body = got[head_end..].to_vec();
+    if status != 101 {
+        let _ = s.read_to_end(&mut body);
+    }
+    RawResponse {
+        status,
+        head,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A listener that must never be connected to: records the first line of
+/// whatever reaches it.
+struct Canary {
+    port: u16,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Canary {
+    fn watch(listener: TcpListener) -> Canary {
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&hits);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut line = String::new();
+                let _ = BufReader::new(stream).read_line(&mut line);
+                seen.lock()
+                    .unwrap()
+                    .push(format!("port {port}: {:?}", line.trim_end()));
+            }
+        });
+        Canary { port, hits }
+    }
+
+    fn hits(&self) -> Vec<String> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+/// The port the old string-pasting proxy reached for target `digits/`
+/// through `ws://127.0.0.1:P/` (`127.0.0.1:P` then `digits`), if valid.
+fn pasted_port(port: u16, digits: &str) -> Option<u16> {
+    format!("{port}{digits}").parse().ok()
+}
+
+/// A listener for the upstream on a port `P` small enough that the ports
+/// the old string-pasting proxy made of targets `5/` and (when a port below
+/// 655 can be bound) `80/admin` are valid ones, with a canary listening on
+/// each. Returns the upstream listener and the canaries.
+fn upstream_with_pasting_canaries() -> (TcpListener, Vec<Canary>) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seed = std::process::id() ^ nanos;
+    // Below 655 both `P5` and `P80` are ports (binding there needs
+    // privileges); up to 6552, `P5` only.
+    for (low, high) in [(100u32, 655u32), (1100, 6553)] {
+        let span = high - low;
+        for i in 0..span {
+            let port = (low + (seed + i) % span) as u16;
+            let Ok(upstream) = TcpListener::bind(("127.0.0.1", port)) else {
+                continue;
+            };
+            let targets: Vec<u16> = ["5", "80"]
+                .iter()
+                .filter_map(|d| pasted_port(port, d))
+                .collect();
+            let canaries: Vec<TcpListener> = targets
+                .iter()
+                .filter_map(|&p| TcpListener::bind(("127.0.0.1", p)).ok())
+                .collect();
+            if canaries.len() == targets.len() {
+                return (upstream, canaries.into_iter().map(Canary::watch).collect());
+            }
+        }
+    }
+    panic!("no free ports P and P5 in 1100..6553");
+}
+
+/// What a recording upstream saw of one request.
+#[derive(Debug)]
+struct SeenTarget {
+    target: String,
+    host: Option<String>,
+}
+
+/// Serves every connection to `listener` in turn: records the request's
+/// target and `Host`, accepts, and closes at once.
+fn target_recorder(listener: TcpListener) -> mpsc::Receiver<SeenTarget> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let Ok(incoming) = blocking::read_request(stream, &ServerConfig::default()) else {
+                continue;
+            };
+            let seen = SeenTarget {
+                target: incoming.request().target().to_string(),
+                host: incoming.request().host().map(String::from),
+            };
+            if tx.send(seen).is_err() {
+                return;
+            }
+            if let Ok(mut ws) = incoming.accept(&Accept::new()) {
+                let _ = ws.close(CloseCode::NORMAL, "");
+            }
+        }
+    });
+    rx
+}
+
+/// A request of [`client_targets_never_move_the_upstream_authority`]:
+/// target, `Host`, and the target the upstream sees through an upstream
+/// URL with path `/` and with path `/base` (`None`: refused with 400, and
+/// the upstream sees nothing).
+type TargetCase<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+
 #[test]
-fn plain_http_gets_404() {
+fn client_targets_never_move_the_upstream_authority() {
+    let (up_listener, mut canaries) = upstream_with_pasting_canaries();
+    let up_port = up_listener.local_addr().unwrap().port();
+    let up_host = format!("127.0.0.1:{up_port}");
+    // The port named by the authority, userinfo, Host and `:port` tricks.
+    let other = Canary::watch(TcpListener::bind("127.0.0.1:0").unwrap());
+    let o = other.port;
+    canaries.push(other);
+    let seen = target_recorder(up_listener);
+
+    let other_host = format!("127.0.0.1:{o}");
+    let (at, dslash, colon) = (
+        format!("@127.0.0.1:{o}/"),
+        format!("//127.0.0.1:{o}/"),
+        format!(":{o}/"),
+    );
+    let (abs_ws, abs_http) = (
+        format!("ws://127.0.0.1:{o}/x"),
+        format!("http://127.0.0.1:{o}/x?y=1"),
+    );
+    let cases: Vec<TargetCase> = vec![
+        ("5/", "127.0.0.1", None),
+        ("80/admin", "127.0.0.1", None),
+        (&at, "127.0.0.1", None),
+        (&dslash, "127.0.0.1", None),
+        ("*", "127.0.0.1", None),
+        ("chat", "127.0.0.1", None),
+        (&colon, "127.0.0.1", None),
+        ("%2e%2e/", "127.0.0.1", None),
+        ("/%2e%2e/", "127.0.0.1", None),
+        ("/a/%2E%2e/admin", "127.0.0.1", None),
+        ("/..;/admin", "127.0.0.1", None),
+        ("/x%2f..%2fadmin", "127.0.0.1", None),
+        ("/a//b", "127.0.0.1", None),
+        (&abs_ws, "127.0.0.1", Some(("/x", "/base/x"))),
+        (&abs_http, "127.0.0.1", Some(("/x?y=1", "/base/x?y=1"))),
+        ("/x", &other_host, Some(("/x", "/base/x"))),
+        ("/", "127.0.0.1", Some(("/", "/base/"))),
+        (
+            "/room/7?a=b&c=%2e",
+            "127.0.0.1",
+            Some(("/room/7?a=b&c=%2e", "/base/room/7?a=b&c=%2e")),
+        ),
+    ];
+    // Every deviation, reported together with what the canaries saw.
+    let mut problems = Vec::new();
+    // The pasting attacks aim at an upstream URL with an empty path; the
+    // prefix is checked with a second proxy.
+    for (upstream_path, base) in [("/", false), ("/base", true)] {
+        let proxy = Proc::proxy(&format!("ws://{up_host}{upstream_path}"));
+        for (target, host, expected) in &cases {
+            let case = format!("{target:?} (Host {host}) via ws://{up_host}{upstream_path}");
+            let r = raw_get(proxy.addr, target, host, UPGRADE);
+            match expected {
+                None => {
+                    if r.status != 400 {
+                        problems.push(format!("{case}: {} instead of 400", r.status));
+                    }
+                    // The proxy connects upstream before it answers; allow
+                    // the upstream a moment to record what it got.
+                    if let Ok(got) = seen.recv_timeout(Duration::from_millis(50)) {
+                        problems.push(format!("{case}: reached the upstream as {got:?}"));
+                    }
+                }
+                Some((plain, prefixed)) => {
+                    let want = if base { prefixed } else { plain };
+                    if r.status != 101 {
+                        problems.push(format!("{case}: {} instead of 101", r.status));
+                    }
+                    match seen.recv_timeout(LONG) {
+                        Ok(got) if got.target == *want && got.host.as_ref() == Some(&up_host) => {}
+                        Ok(got) => problems.push(format!("{case}: {got:?}, expected {want:?}")),
+                        Err(_) => problems.push(format!("{case}: did not reach the upstream")),
+                    }
+                }
+            }
+        }
+    }
+    // Anything that reached a listener arrived before the answer.
+    let hits: Vec<String> = canaries.iter().flat_map(Canary::hits).collect();
+    assert!(
+        problems.is_empty() && hits.is_empty(),
+        "problems:\n{}\ncanaries reached:\n{}",
+        problems.join("\n"),
+        hits.join("\n")
+    );
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn dead_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_upstream_gives_502_and_no_101() {
+    let proxy = Proc::proxy(&format!("ws://127.0.0.1:{}/", dead_port()));
+    let r = raw_get(proxy.addr, "/", "127.0.0.1", UPGRADE);
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("unreachable"), "{r:?}");
+    // And through the library's client: the handshake fails with the 502.
+    match blocking::connect_with(&proxy.ws_url("/"), &client_config()) {
+        Err(Error::Handshake(rfc6455::handshake::HandshakeError::UnexpectedStatus {
+            response,
+            ..
+        })) => assert_eq!(response.status(), 502),
+        Err(e) => panic!("expected a 502, got {e}"),
+        Ok(_) => panic!("expected a 502, got a connection"),
+    }
+}
+
+#[test]
+fn an_upstream_refusal_gives_502_naming_its_status() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            if let Ok(incoming) = blocking::read_request(stream, &ServerConfig::default()) {
+                let _ = incoming.reject(403, b"members only");
+            }
+        }
+    });
+    let proxy = Proc::proxy(&format!("ws://{up}/"));
+    let r = raw_get(proxy.addr, "/", "127.0.0.1", UPGRADE);
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("upstream answered 403"), "{r:?}");
+    assert_eq!(r.header_values("X-Upstream-Status"), ["403"], "{r:?}");
+}
+
+/// An upstream that answers every upgrade with a 101 written by hand, with
+/// `extra` header lines, then waits for the peer to go away.
+fn hand_written_upstream(extra: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let Ok(incoming) = blocking::read_request(stream, &ServerConfig::default()) else {
+                continue;
+            };
+            let (mut stream, request, _) = incoming.into_parts();
+            let key = request.key().unwrap_or("").as_bytes().to_vec();
+            let accept = rfc6455::handshake::accept_key(&key);
+            let head = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
+                String::from_utf8_lossy(&accept)
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.set_read_timeout(Some(LONG));
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    });
+    addr
+}
+
+#[test]
+fn the_upstreams_choices_are_passed_on_or_refused_with_502() {
+    // An upstream that picks the first subprotocol offered and records the
+    // extension offer it saw (compression on, as in the default config).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = listener.local_addr().unwrap();
+    let (tx, offers) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let incoming = blocking::read_request(stream, &ServerConfig::default()).unwrap();
+        let offered = incoming
+            .request()
+            .header("sec-websocket-extensions")
+            .is_some();
+        let first = incoming.request().subprotocols().next().map(String::from);
+        let accept = match &first {
+            Some(p) => Accept::new().subprotocol(p),
+            None => Accept::new(),
+        };
+        let mut ws = incoming.accept(&accept).unwrap();
+        let _ = tx.send(offered);
+        ws.set_read_timeout(Some(LONG)).unwrap();
+        while let Ok(m) = ws.read() {
+            if let Message::Text(t) = m {
+                let _ = ws.send_text(&t);
+            }
+        }
+    });
+    let proxy = Proc::proxy(&format!("ws://{up}/"));
+    let mut config = client_config();
+    config.options = ClientOptions::new().subprotocol("v1").subprotocol("v2");
+    config.deflate = Some(rfc6455::deflate::DeflateConfig::default());
+    let (mut ws, response) = blocking::connect_with(&proxy.ws_url("/"), &config).unwrap();
+    ws.set_read_timeout(Some(LONG)).unwrap();
+    assert_eq!(response.subprotocol(), Some("v1"), "the upstream's pick");
+    assert_eq!(response.header("sec-websocket-extensions"), None);
+    assert_eq!(
+        offers.recv_timeout(LONG),
+        Ok(false),
+        "no extension offered upstream"
+    );
+    ws.send_text("through").unwrap();
+    assert_eq!(next_text(&mut ws), "through");
+    ws.close(CloseCode::NORMAL, "").unwrap();
+
+    // An upstream choosing what nobody offered: 502, not a 101.
+    for extra in [
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+        "Sec-WebSocket-Extensions: x-custom\r\n",
+        "Sec-WebSocket-Protocol: v3\r\n",
+    ] {
+        let up = hand_written_upstream(extra);
+        let proxy = Proc::proxy(&format!("ws://{up}/"));
+        let offer = [
+            UPGRADE,
+            &[
+                "Sec-WebSocket-Protocol: v1, v2",
+                "Sec-WebSocket-Extensions: permessage-deflate",
+            ],
+        ]
+        .concat();
+        let r = raw_get(proxy.addr, "/", "127.0.0.1", &offer);
+        assert_eq!(r.status, 502, "upstream answering {extra:?}: {r:?}");
+    }
+}
+
+#[test]
+fn plain_http_gets_426_with_upgrade_websocket() {
     let echo = Proc::echo_server();
     let proxy = Proc::proxy(&echo.ws_url("/"));
-    let mut s = TcpStream::connect(proxy.addr).unwrap();
-    s.set_read_timeout(Some(LONG)).unwrap();
-    s.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut response = Vec::new();
-    let _ = s.read_to_end(&mut response);
-    let response = String::from_utf8_lossy(&response);
-    assert!(
-        response.starts_with("HTTP/1.1 404"),
-        "expected a 404, got {response:?}"
-    );
+    let r = raw_get(proxy.addr, "/index.html", "localhost", &[]);
+    assert_eq!(r.status, 426, "{r:?}");
+    assert!(r.has_token("Upgrade", "websocket"), "{r:?}");
+    assert!(r.has_token("Connection", "Upgrade"), "{r:?}");
 }
