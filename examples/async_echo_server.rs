@@ -9,7 +9,14 @@
 //! every message compressed, echo through `echo_event` (the payload goes
 //! straight from the receive buffer into the send buffer). One task per
 //! connection on a multi-threaded runtime.
+//!
+//! When `accept` fails (out of file descriptors, typically) the loop backs
+//! off and logs once per episode (see `common/accept_backoff.rs`).
 
+#[path = "common/accept_backoff.rs"]
+mod accept_backoff;
+
+use accept_backoff::AcceptBackoff;
 use rfc6455::tokio::{self as ws, ServerConfig};
 use tokio::net::TcpListener;
 
@@ -35,9 +42,17 @@ async fn main() -> std::io::Result<()> {
     deflate.level = 1;
     config.deflate = Some(deflate);
     let config = std::sync::Arc::new(config);
+    let mut backoff = AcceptBackoff::new("async_echo_server");
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
+            Err(e) => {
+                tokio::time::sleep(backoff.failed(&e)).await;
+                continue;
+            }
         };
         let config = std::sync::Arc::clone(&config);
         tokio::spawn(async move {

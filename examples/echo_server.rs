@@ -8,10 +8,19 @@
 //! permessage-deflate accepted with context takeover and every message
 //! compressed.
 //! Used by the conformance and interop scripts and by load tests.
+//!
+//! When `accept` fails (out of file descriptors, typically) the loop backs
+//! off and logs once per episode (see `common/accept_backoff.rs`); a
+//! connection whose thread cannot be started is dropped and logged, and the
+//! server carries on.
 
-use std::net::TcpListener;
+#[path = "common/accept_backoff.rs"]
+mod accept_backoff;
+
+use std::net::{TcpListener, TcpStream};
 use std::thread;
 
+use accept_backoff::AcceptBackoff;
 use rfc6455::blocking::{self, ServerConfig};
 
 fn main() -> std::io::Result<()> {
@@ -31,29 +40,45 @@ fn main() -> std::io::Result<()> {
     deflate.threshold = 0;
     deflate.level = 1;
     config.deflate = Some(deflate);
+    let mut backoff = AcceptBackoff::new("echo_server");
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let stream = match stream {
+            Ok(s) => {
+                backoff.succeeded();
+                s
+            }
+            Err(e) => {
+                thread::sleep(backoff.failed(&e));
+                continue;
+            }
+        };
         let config = config.clone();
-        thread::Builder::new()
+        let spawned = thread::Builder::new()
             .stack_size(128 << 10)
-            .spawn(move || {
-                let Ok(mut ws) = blocking::accept_with(stream, &config) else {
-                    return;
-                };
-                // Echo through the borrowed path: the payload goes straight from
-                // the receive buffer into the send buffer, no allocation.
-                loop {
-                    if ws.read_event().is_err() {
-                        return;
-                    }
-                    // Queued only: the next read writes it before it waits
-                    // for the peer, so echoes of messages that arrived
-                    // together leave in one write.
-                    if ws.connection_mut().echo_event().is_err() {
-                        return;
-                    }
-                }
-            })?;
+            .spawn(move || serve(stream, &config));
+        if let Err(e) = spawned {
+            eprintln!("echo_server: cannot start a thread: {e}");
+        }
     }
     Ok(())
+}
+
+/// Echoes one client's messages until its connection ends.
+fn serve(stream: TcpStream, config: &ServerConfig) {
+    let Ok(mut ws) = blocking::accept_with(stream, config) else {
+        return;
+    };
+    // Echo through the borrowed path: the payload goes straight from the
+    // receive buffer into the send buffer, no allocation.
+    loop {
+        if ws.read_event().is_err() {
+            return;
+        }
+        // Queued only: the next read writes it before it waits for the
+        // peer, so echoes of messages that arrived together leave in one
+        // write.
+        if ws.connection_mut().echo_event().is_err() {
+            return;
+        }
+    }
 }

@@ -16,6 +16,8 @@
 //! writing to a socket, and a client costs the room only its position in
 //! the log.
 
+#[path = "../common/accept_backoff.rs"]
+mod accept_backoff;
 mod page;
 mod room;
 
@@ -24,6 +26,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use accept_backoff::AcceptBackoff;
 use rfc6455::handshake::Accept;
 use rfc6455::tokio::{self as ws, Error, ServerConfig, WebSocketStream};
 use rfc6455::{CloseCode, Event};
@@ -76,13 +79,17 @@ async fn main() -> std::io::Result<()> {
     config.config.max_message_size = 64 << 10;
     config.config.max_frame_size = 64 << 10;
     let config = Arc::new(config);
+    let mut backoff = AcceptBackoff::new("async_broadcast");
     loop {
         let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
+            Ok(s) => {
+                backoff.succeeded();
+                s
+            }
             Err(e) => {
-                // Out of file descriptors, typically: back off a little.
-                eprintln!("async_broadcast: accept: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of file descriptors, typically: back off, log once
+                // per episode.
+                tokio::time::sleep(backoff.failed(&e)).await;
                 continue;
             }
         };
