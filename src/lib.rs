@@ -10,6 +10,7 @@
 //! | [`handshake`] | the HTTP/1.1 upgrade, both roles: request/response parsing (incremental, linear, bounded), validation, `Sec-WebSocket-Accept` | §4 |
 //! | [`frame`], [`mask`], [`utf8`] | frame headers, masking, incremental UTF-8 validation | §5.2, §5.3, §8.1 |
 //! | [`connection`] | the open connection: message assembly, control frames, limits, the closing handshake, keepalive | §5-§7 |
+//! | [`driver`] | the one loop every adapter runs: what to write, when to read, when to wake, when to shut down | — |
 //! | [`blocking`] (feature `std`) | `std::io`/`std::net` adapters: a loop around a [`Connection`] | — |
 //!
 //! # The buffer model
@@ -91,6 +92,7 @@ pub mod config;
 pub mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
+pub mod driver;
 pub mod error;
 pub mod frame;
 pub mod handshake;

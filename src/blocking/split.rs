@@ -9,16 +9,22 @@ use std::vec::Vec;
 use super::error::{is_retry, Error};
 use super::websocket::WebSocket;
 use crate::close::CloseCode;
-use crate::connection::{Connection, Message, MessageKind, State};
+use crate::connection::{Connection, Message, MessageKind};
+use crate::driver::{Driver, FlushStep, ReadStep};
 
 struct Shared {
-    /// The protocol state. Held only to feed bytes, decode, or encode — never
-    /// across a read or a write on the socket.
-    conn: Mutex<Connection>,
+    /// The protocol state and the loop's. Held only to feed bytes, decode,
+    /// encode or decide — never across a read or a write on the socket.
+    state: Mutex<State>,
     /// The writing side. Held for the whole of a write, so frames from
-    /// several threads never interleave; always taken before `conn`.
+    /// several threads never interleave; always taken before `state`.
     out: Mutex<WriteSide>,
     epoch: Instant,
+}
+
+struct State {
+    conn: Connection,
+    driver: Driver,
 }
 
 struct WriteSide {
@@ -33,35 +39,55 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Moves everything the connection has queued to the socket.
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Moves everything the connection has queued to the socket, as the
+    /// driver's flush steps say: the queued bytes are copied out under the
+    /// lock, then written (and the socket shut down, once the connection is
+    /// over) without it.
     fn flush(&self) -> Result<(), Error> {
         let mut out = lock(&self.out);
-        let close = {
-            let mut conn = lock(&self.conn);
-            let WriteSide { buf, .. } = &mut *out;
-            buf.clear();
-            let o = conn.output();
-            while !o.is_empty() {
-                let f = o.front();
-                let n = f.len();
-                buf.extend_from_slice(f);
-                o.consume(n);
+        let mut shutdown = false;
+        {
+            let mut st = lock(&self.state);
+            let State { conn, driver } = &mut *st;
+            out.buf.clear();
+            loop {
+                match driver.poll_flush(conn) {
+                    FlushStep::Write => {
+                        let o = conn.output();
+                        while !o.is_empty() {
+                            let f = o.front();
+                            let n = f.len();
+                            out.buf.extend_from_slice(f);
+                            o.consume(n);
+                        }
+                    }
+                    FlushStep::Flush => {}
+                    FlushStep::Shutdown => {
+                        driver.shutdown_done();
+                        shutdown = true;
+                    }
+                    FlushStep::Done => break,
+                }
             }
-            conn.release_output_buffer();
-            conn.should_close_transport()
-        };
+        }
         let WriteSide { stream, buf } = &mut *out;
         if let Err(e) = stream.write_all(buf) {
             if !is_retry(&e) {
                 // The reader still delivers what the peer sent (its Close).
-                lock(&self.conn).write_failed();
+                let mut st = lock(&self.state);
+                let State { conn, driver } = &mut *st;
+                driver.write_failed(conn);
             }
             return Err(e.into());
         }
         if buf.capacity() > 64 << 10 {
             *buf = Vec::new();
         }
-        if close {
+        if shutdown {
             let _ = stream.shutdown(Shutdown::Both);
         }
         Ok(())
@@ -69,9 +95,14 @@ impl Shared {
 
     fn send(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<(), crate::Error>,
+        f: impl FnOnce(&mut Driver, &mut Connection, Duration) -> Result<(), crate::Error>,
     ) -> Result<(), Error> {
-        f(&mut lock(&self.conn))?;
+        {
+            let now = self.now();
+            let mut st = lock(&self.state);
+            let State { conn, driver } = &mut *st;
+            f(driver, conn, now)?;
+        }
         self.flush()
     }
 }
@@ -110,7 +141,10 @@ impl WebSocket<TcpStream> {
         let (stream, conn) = self.into_parts();
         let write_stream = stream.try_clone()?;
         let shared = Arc::new(Shared {
-            conn: Mutex::new(conn),
+            state: Mutex::new(State {
+                conn,
+                driver: Driver::new(),
+            }),
             out: Mutex::new(WriteSide {
                 stream: write_stream,
                 buf: Vec::new(),
@@ -132,33 +166,50 @@ impl Reader {
     /// Reads the next message (owned: the connection is shared with the
     /// writer, so nothing can stay borrowed from it).
     pub fn read(&mut self) -> Result<Message, Error> {
+        {
+            let mut st = lock(&self.shared.state);
+            let State { conn, driver } = &mut *st;
+            driver.start_read(conn);
+        }
         loop {
-            let (msg, waiting, deadline) = {
-                let mut conn = lock(&self.shared.conn);
-                let msg = conn.next_message();
-                let waiting = conn.has_output();
-                let closed =
-                    conn.should_close_transport() || (conn.state() == State::Closed && waiting);
-                let deadline = conn.poll_timeout();
-                match msg {
-                    Ok(Some(m)) => (Some(Ok(m)), waiting, deadline),
-                    Ok(None) if closed => (Some(Err(Error::ConnectionClosed)), waiting, deadline),
-                    Ok(None) => (None, waiting, deadline),
-                    Err(e) => (Some(Err(e.into())), waiting, deadline),
+            let (step, message) = {
+                let now = self.shared.now();
+                let mut st = lock(&self.shared.state);
+                let State { conn, driver } = &mut *st;
+                match driver.poll_read(conn, now, false) {
+                    Ok(step @ ReadStep::Deliver { .. }) => {
+                        (step, conn.event().map(|e| e.to_message()))
+                    }
+                    Ok(step) => (step, None),
+                    Err(e) => {
+                        drop(st);
+                        let _ = self.shared.flush();
+                        return Err(e.into());
+                    }
                 }
             };
-            if waiting {
-                match self.shared.flush() {
-                    // The write side is gone: read on, the peer's Close
-                    // (which says why) may be waiting.
-                    Err(Error::Io(e)) if !is_retry(&e) => {}
-                    other => other?,
+            match step {
+                ReadStep::Deliver { write_first } => {
+                    if write_first {
+                        match self.shared.flush() {
+                            Err(Error::Io(e)) if is_retry(&e) => {}
+                            Err(e) => return Err(e),
+                            Ok(()) => {}
+                        }
+                    }
+                    return Ok(message.expect("an event was prepared"));
                 }
+                // The write side may be gone: read on, the peer's Close
+                // (which says why) may be waiting.
+                ReadStep::Write | ReadStep::WaitWritable | ReadStep::Shutdown => {
+                    match self.shared.flush() {
+                        Err(Error::Io(e)) if !is_retry(&e) => {}
+                        other => other?,
+                    }
+                }
+                ReadStep::Closed => return Err(Error::ConnectionClosed),
+                ReadStep::Read { deadline } => self.fill(deadline)?,
             }
-            if let Some(result) = msg {
-                return result;
-            }
-            self.fill(deadline)?;
         }
     }
 
@@ -166,25 +217,30 @@ impl Reader {
         if self.buf.len() < 4096 {
             self.buf.resize(4096, 0);
         }
-        let now = self.shared.epoch.elapsed();
         if let Some(d) = deadline {
+            let wait = d.saturating_sub(self.shared.now());
             self.stream
-                .set_read_timeout(Some(d.saturating_sub(now).max(Duration::from_millis(1))))?;
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
         }
-        let result = self.stream.read(&mut self.buf);
+        let result = loop {
+            match self.stream.read(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result,
+            }
+        };
         if deadline.is_some() {
             self.stream.set_read_timeout(None)?;
         }
-        let mut conn = lock(&self.shared.conn);
-        conn.handle_timeout(self.shared.epoch.elapsed());
+        let now = self.shared.now();
+        let mut st = lock(&self.shared.state);
+        let State { conn, driver } = &mut *st;
         match result {
-            Ok(0) => conn.feed_eof(),
-            Ok(n) => conn.feed(&self.buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(n) => driver.feed(conn, &self.buf[..n], now),
+            // The timer is due: the driver handles it on the next poll.
             Err(e) if is_retry(&e) && deadline.is_some() => {}
             Err(e) if is_retry(&e) => return Err(e.into()),
             Err(e) => {
-                conn.abort();
+                driver.read_failed(conn);
                 return Err(e.into());
             }
         }
@@ -202,42 +258,35 @@ impl Reader {
 impl Writer {
     /// Sends a text message.
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.shared.send(|c| c.send_text(text))
+        self.shared.send(|_, c, _| c.send_text(text))
     }
 
     /// Sends a binary message.
     pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.shared.send(|c| c.send_binary(data))
+        self.shared.send(|_, c, _| c.send_binary(data))
     }
 
     /// Sends one fragment of a message sent in several frames. Only one
     /// thread should stream a fragmented message at a time.
     pub fn send_fragment(&self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), Error> {
-        self.shared.send(|c| c.send_fragment(kind, data, fin))
+        self.shared.send(|_, c, _| c.send_fragment(kind, data, fin))
     }
 
     /// Sends a Ping.
     pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.shared.send(|c| c.send_ping(payload))
+        self.shared.send(|_, c, _| c.send_ping(payload))
     }
 
     /// Sends any [`Message`]; a `Close` (possibly with an empty body) starts
     /// the closing handshake.
     pub fn send(&self, message: &Message) -> Result<(), Error> {
-        self.shared.send(|c| match message {
-            Message::Text(t) => c.send_text(t),
-            Message::Binary(b) => c.send_binary(b),
-            Message::Ping(p) => c.send_ping(p),
-            Message::Pong(p) => c.send_pong(p),
-            Message::Fragment { kind, data, fin } => c.send_fragment(*kind, data, *fin),
-            Message::Close(Some(f)) => c.close_with(f.code, &f.reason),
-            Message::Close(None) => c.close_with(None, ""),
-        })
+        self.shared.send(|d, c, now| d.send(c, message, now))
     }
 
     /// Starts the closing handshake; the [`Reader`] sees the peer's Close
     /// and the end of the connection.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.shared.send(|c| c.close(code, reason))
+        self.shared
+            .send(|d, c, now| d.close(c, Some(code), reason, now))
     }
 }

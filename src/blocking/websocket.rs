@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::error::{is_retry, Error};
 use crate::close::CloseCode;
-use crate::connection::{Connection, Event, Message, MessageKind, State};
+use crate::connection::{Connection, Event, Message, MessageKind};
+use crate::driver::{Driver, FlushStep, ReadStep};
 
 /// Sets (or clears) a read timeout on a stream.
 pub(crate) type ReadTimeoutHook<S> = fn(&S, Option<Duration>) -> io::Result<()>;
@@ -116,7 +117,7 @@ pub struct WebSocket<S> {
     epoch: Instant,
     hooks: Hooks<S>,
     user_read_timeout: Option<Duration>,
-    shut_down: bool,
+    driver: Driver,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
@@ -144,7 +145,7 @@ impl<S: Read + Write> WebSocket<S> {
             epoch,
             hooks,
             user_read_timeout: None,
-            shut_down: false,
+            driver: Driver::new(),
         }
     }
 
@@ -208,144 +209,135 @@ impl<S: Read + Write> WebSocket<S> {
     /// Reads the next event, borrowed from the connection's buffers: no
     /// allocation per message. The borrow ends at the next call.
     pub fn read_event(&mut self) -> Result<Event<'_>, Error> {
-        let replied = loop {
-            let queued = self.conn.output().len();
-            match self.conn.prepare_event() {
-                Ok(true) => {
-                    break self.conn.output().len() > queued || self.conn.state() != State::Open;
-                }
-                Ok(false) => {}
+        self.driver.start_read(&self.conn);
+        loop {
+            let now = self.now();
+            let step = match self.driver.poll_read(&mut self.conn, now, false) {
+                Ok(step) => step,
                 Err(e) => {
                     // Send the close frame the failure queued, then give up.
                     let _ = self.flush();
                     return Err(e.into());
                 }
-            }
-            self.flush_before_reading()?;
-            if self.conn.should_close_transport() {
-                self.shutdown();
-                return Err(Error::ConnectionClosed);
-            }
-            self.fill()?;
-        };
-        // Automatic replies (pong, close echo) go out even if the caller
-        // never sends. If the stream is not writable now they stay queued
-        // and go out with the next call; the event is still delivered.
-        // What the caller queued itself waits until a read has to wait for
-        // the peer (or the next send or flush): replies to frames that
-        // arrived together leave in one write.
-        if replied {
-            match self.flush() {
-                Err(Error::Io(e)) if is_retry(&e) => {}
-                Err(e) => return Err(e),
-                Ok(()) => {}
+            };
+            match step {
+                ReadStep::Deliver { write_first } => {
+                    // Automatic replies (pong, close echo) go out even if
+                    // the caller never sends. If the stream is not writable
+                    // now they stay queued and go out with the next call;
+                    // the event is still delivered.
+                    if write_first {
+                        match self.flush() {
+                            Err(Error::Io(e)) if is_retry(&e) => {}
+                            Err(e) => return Err(e),
+                            Ok(()) => {}
+                        }
+                    }
+                    return Ok(self.conn.event().expect("an event was prepared"));
+                }
+                // The write side may be gone (the peer hung up): reading
+                // goes on, so that the peer's Close, which says why, is
+                // what the read returns.
+                ReadStep::Write | ReadStep::WaitWritable => match self.flush() {
+                    Err(Error::Io(e)) if !is_retry(&e) => {}
+                    other => other?,
+                },
+                ReadStep::Shutdown => self.shutdown(),
+                ReadStep::Closed => return Err(Error::ConnectionClosed),
+                ReadStep::Read { deadline } => self.fill(deadline)?,
             }
         }
-        Ok(self.conn.event().expect("an event was prepared"))
     }
 
-    /// Reads more bytes into the connection, waking up for its timers.
-    fn fill(&mut self) -> Result<(), Error> {
-        loop {
-            let now = self.now();
-            self.conn.handle_timeout(now);
-            if self.conn.has_output() {
-                self.flush_before_reading()?;
+    /// Reads once into the connection, waking up by `deadline` (through
+    /// the read-timeout hook) for its timers.
+    fn fill(&mut self, deadline: Option<Duration>) -> Result<(), Error> {
+        let timer_set = match (deadline, self.hooks.set_read_timeout) {
+            (Some(d), Some(hook)) => {
+                let wait = d.saturating_sub(self.now()).max(Duration::from_millis(1));
+                let wait = self.user_read_timeout.map_or(wait, |u| u.min(wait));
+                hook(&self.stream, Some(wait))?;
+                true
             }
-            if self.conn.state() == State::Closed
-                && (self.conn.should_close_transport() || self.conn.has_output())
-            {
-                return Ok(());
+            _ => false,
+        };
+        let result = loop {
+            match self.stream.read(self.conn.read_buf()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result,
             }
-            let deadline = self.conn.poll_timeout();
-            let timer_set = match (deadline, self.hooks.set_read_timeout) {
-                (Some(d), Some(hook)) => {
-                    let wait = d.saturating_sub(now).max(Duration::from_millis(1));
-                    let wait = self.user_read_timeout.map_or(wait, |u| u.min(wait));
-                    hook(&self.stream, Some(wait))?;
-                    true
-                }
-                _ => false,
-            };
-            let result = self.stream.read(self.conn.read_buf());
-            if timer_set {
-                if let Some(hook) = self.hooks.set_read_timeout {
-                    hook(&self.stream, self.user_read_timeout)?;
-                }
+        };
+        if timer_set {
+            if let Some(hook) = self.hooks.set_read_timeout {
+                hook(&self.stream, self.user_read_timeout)?;
             }
-            match result {
-                Ok(0) => {
-                    self.conn.feed_eof();
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.conn.commit_read(n);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_retry(&e) && deadline.is_some_and(|d| self.now() >= d) => continue,
-                Err(e) if is_retry(&e) => return Err(e.into()),
-                Err(e) => {
-                    // The transport is gone: nothing more can be read or sent.
-                    self.conn.abort();
-                    return Err(e.into());
-                }
+        }
+        match result {
+            Ok(n) => {
+                let now = self.now();
+                self.driver.commit_read(&mut self.conn, n, now);
+                Ok(())
+            }
+            // The timer is due: the driver handles it on the next poll.
+            Err(e) if is_retry(&e) && deadline.is_some_and(|d| self.now() >= d) => Ok(()),
+            Err(e) if is_retry(&e) => Err(e.into()),
+            Err(e) => {
+                // The transport is gone: nothing more can be read or sent.
+                self.driver.read_failed(&mut self.conn);
+                Err(e.into())
             }
         }
     }
 
     /// Writes every queued byte to the stream (vectored when frames shared
-    /// between connections are queued), then flushes it.
+    /// between connections are queued), then flushes it, and shuts it down
+    /// once the connection is over.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while self.conn.has_output() {
-            let written = {
-                let mut parts: [&[u8]; 16] = [&[]; 16];
-                let n = self.conn.output().chunks(&mut parts);
-                if n == 1 {
-                    self.stream.write(parts[0])
-                } else {
-                    let slices: [IoSlice<'_>; 16] = parts.map(IoSlice::new);
-                    self.stream.write_vectored(&slices[..n])
-                }
-            };
-            match written {
-                Ok(0) => {
-                    self.conn.write_failed();
-                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
-                }
-                Ok(n) => self.conn.output().consume(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_retry(&e) => return Err(e.into()),
-                Err(e) => {
-                    // Nothing more can be sent, but the peer's last words
-                    // (its Close, e.g. 1009) may be waiting to be read.
-                    self.conn.write_failed();
-                    return Err(e.into());
-                }
+        loop {
+            match self.driver.poll_flush(&mut self.conn) {
+                FlushStep::Write => self.write_some()?,
+                FlushStep::Flush => self.stream.flush()?,
+                FlushStep::Shutdown => self.shutdown(),
+                FlushStep::Done => return Ok(()),
             }
         }
-        self.stream.flush()?;
-        self.conn.release_output_buffer();
-        if self.conn.should_close_transport() {
-            self.shutdown();
-        }
-        Ok(())
     }
 
-    /// [`flush`](Self::flush) inside a read: when the write side is gone
-    /// (the peer hung up), reading goes on, so that the peer's Close frame,
-    /// which says why, is what the read returns.
-    fn flush_before_reading(&mut self) -> Result<(), Error> {
-        match self.flush() {
-            Err(Error::Io(e)) if is_retry(&e) => Err(Error::Io(e)),
-            Err(Error::Io(_)) => Ok(()),
-            other => other,
+    /// One write of the front of the queue.
+    fn write_some(&mut self) -> Result<(), Error> {
+        let written = {
+            let mut parts: [&[u8]; 16] = [&[]; 16];
+            let n = self.conn.output().chunks(&mut parts);
+            if n == 1 {
+                self.stream.write(parts[0])
+            } else {
+                let slices: [IoSlice<'_>; 16] = parts.map(IoSlice::new);
+                self.stream.write_vectored(&slices[..n])
+            }
+        };
+        match written {
+            Ok(0) => {
+                self.driver.write_failed(&mut self.conn);
+                Err(Error::Io(io::ErrorKind::WriteZero.into()))
+            }
+            Ok(n) => {
+                self.conn.output().consume(n);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) if is_retry(&e) => Err(e.into()),
+            Err(e) => {
+                // Nothing more can be sent, but the peer's last words
+                // (its Close, e.g. 1009) may be waiting to be read.
+                self.driver.write_failed(&mut self.conn);
+                Err(e.into())
+            }
         }
     }
 
     fn shutdown(&mut self) {
-        if !self.shut_down {
-            self.shut_down = true;
+        if !self.driver.is_shut_down() {
+            self.driver.shutdown_done();
             if let Some(hook) = self.hooks.shutdown {
                 let _ = hook(&self.stream);
             }
@@ -391,17 +383,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// Sends any [`Message`]; a `Close` starts the closing handshake (see
     /// [`close`](Self::close) to also wait for its end).
     pub fn send(&mut self, message: &Message) -> Result<(), Error> {
-        match message {
-            Message::Text(t) => self.conn.send_text(t)?,
-            Message::Binary(b) => self.conn.send_binary(b)?,
-            Message::Ping(p) => self.conn.send_ping(p)?,
-            Message::Pong(p) => self.conn.send_pong(p)?,
-            Message::Fragment { kind, data, fin } => self.conn.send_fragment(*kind, data, *fin)?,
-            Message::Close(c) => match c {
-                Some(c) => self.conn.close_with(c.code, &c.reason)?,
-                None => self.conn.close_with(None, "")?,
-            },
-        }
+        let now = self.now();
+        self.driver.send(&mut self.conn, message, now)?;
         self.flush()
     }
 
@@ -412,10 +395,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// (§7.1.1), up to [`Config::close_timeout`](crate::Config::close_timeout)
     /// where the read-timeout hook is available.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        crate::close::check_outgoing(Some(code), reason)?;
-        if self.conn.state() == State::Open {
-            self.conn.close(code, reason)?;
-        }
+        let now = self.now();
+        self.driver.close(&mut self.conn, Some(code), reason, now)?;
         self.flush()?;
         loop {
             match self.read_event() {

@@ -404,6 +404,11 @@ impl Connection {
         !self.out.is_empty()
     }
 
+    /// How many bytes are queued to be written.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
     /// Moves every waiting byte into a new vector (a convenience for tests
     /// and simple callers; [`output`](Self::output) avoids the copy).
     pub fn take_output(&mut self) -> Vec<u8> {

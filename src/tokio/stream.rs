@@ -15,10 +15,11 @@ use ::tokio::time::{Instant, Sleep};
 
 use super::error::Error;
 use crate::close::CloseCode;
-use crate::connection::{Connection, Event, Message, MessageKind, State};
+use crate::connection::{Connection, Event, Message, MessageKind};
+use crate::driver::{Driver, FlushStep, ReadStep};
 
 /// Default [`high_water`](WebSocketStream::set_high_water) mark: 64 KiB.
-pub const DEFAULT_HIGH_WATER: usize = 64 << 10;
+pub const DEFAULT_HIGH_WATER: usize = crate::driver::DEFAULT_HIGH_WATER;
 
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 64;
@@ -149,14 +150,13 @@ impl Timer {
 // ---------------------------------------------------------------------------
 // The state both forms share
 
-/// A stream, its connection, and what the adapter adds: the clock epoch,
-/// the high-water mark, the shutdown flag.
+/// A stream, its connection, the driver that decides what to do with them,
+/// and what the adapter adds: the clock epoch and the reader's waker.
 pub(crate) struct Inner<S> {
     pub(crate) stream: S,
     pub(crate) conn: Connection,
+    pub(crate) driver: Driver,
     epoch: Instant,
-    pub(crate) high_water: usize,
-    shut_down: bool,
     /// The task last parked in a read, woken when a send moves the timers
     /// (a Close starts the close timeout).
     recv_waker: Option<Waker>,
@@ -168,9 +168,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Inner {
             stream,
             conn,
+            driver: Driver::with_high_water(high_water),
             epoch: Instant::now(),
-            high_water,
-            shut_down: false,
             recv_waker: None,
         }
     }
@@ -181,7 +180,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Writes queued bytes until at most `limit` remain.
     fn poll_write_down_to(&mut self, wcx: &mut Context<'_>, limit: usize) -> Poll<io::Result<()>> {
-        while self.conn.output().len() > limit {
+        while self.conn.output_len() > limit {
             let out = self.conn.output();
             let stream = Pin::new(&mut self.stream);
             let front = out.front();
@@ -210,18 +209,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// Writes every queued byte, flushes the stream, and shuts it down once
-    /// the connection says the transport should close.
+    /// Carries out the driver's flush steps: writes every queued byte,
+    /// flushes the stream, and shuts it down once the connection is over. A
+    /// failed write is reported to the driver (the peer's Close may still be
+    /// read).
     fn poll_flush_all(&mut self, wcx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_write_down_to(wcx, 0))?;
-        ready!(Pin::new(&mut self.stream).poll_flush(wcx))?;
-        self.conn.release_output_buffer();
-        if self.conn.should_close_transport() && !self.shut_down {
-            // The peer may already be gone; the connection is over either way.
-            let _ = ready!(Pin::new(&mut self.stream).poll_shutdown(wcx));
-            self.shut_down = true;
+        loop {
+            let done = match self.driver.poll_flush(&mut self.conn) {
+                FlushStep::Write => self.poll_write_down_to(wcx, 0),
+                FlushStep::Flush => Pin::new(&mut self.stream).poll_flush(wcx),
+                FlushStep::Shutdown => {
+                    // The peer may already be gone; the connection is over
+                    // either way.
+                    let _ = ready!(Pin::new(&mut self.stream).poll_shutdown(wcx));
+                    self.driver.shutdown_done();
+                    Poll::Ready(Ok(()))
+                }
+                FlushStep::Done => return Poll::Ready(Ok(())),
+            };
+            if let Err(e) = ready!(done) {
+                self.driver.write_failed(&mut self.conn);
+                return Poll::Ready(Err(e));
+            }
         }
-        Poll::Ready(Ok(()))
     }
 
     /// Writes until the queue is at or below the high-water mark.
@@ -230,31 +240,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         cx: &mut Context<'_>,
         ww: &WriteWaker,
     ) -> Poll<Result<(), Error>> {
-        if self.conn.output().len() <= self.high_water {
+        if self.driver.has_room(&self.conn) {
             return Poll::Ready(Ok(()));
         }
-        let limit = self.high_water;
+        let limit = self.driver.high_water();
         match ready!(self.poll_write_down_to(&mut ww.context(cx), limit)) {
             Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(self.write_failed(e))),
+            Err(e) => {
+                self.driver.write_failed(&mut self.conn);
+                Poll::Ready(Err(e.into()))
+            }
         }
-    }
-
-    /// Reading failed: nothing more can be sent or received; later calls
-    /// report [`Error::ConnectionClosed`].
-    fn transport_failed(&mut self, e: io::Error) -> Error {
-        self.conn.abort();
-        e.into()
-    }
-
-    /// Writing failed (the peer hung up): nothing more can be sent, but
-    /// what the peer already sent, its Close frame with the reason it hung
-    /// up, is still read and delivered.
-    fn write_failed(&mut self, e: io::Error) -> Error {
-        self.conn.write_failed();
-        // No shutdown to send either: the write side is gone.
-        self.shut_down = true;
-        e.into()
     }
 
     pub(crate) fn poll_flush(
@@ -262,26 +258,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         cx: &mut Context<'_>,
         ww: &WriteWaker,
     ) -> Poll<Result<(), Error>> {
-        match ready!(self.poll_flush_all(&mut ww.context(cx))) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(self.write_failed(e))),
-        }
+        Poll::Ready(ready!(self.poll_flush_all(&mut ww.context(cx))).map_err(Error::from))
     }
 
-    /// Queues a Close frame (if none was sent yet), with the clock brought
-    /// up to date so the close timeout counts from now.
+    /// Starts the closing handshake (see [`Driver::close`]) and wakes the
+    /// reader, whose close timeout now runs.
     pub(crate) fn start_close(
         &mut self,
         code: Option<CloseCode>,
         reason: &str,
     ) -> Result<(), Error> {
-        crate::close::check_outgoing(code, reason)?;
-        if self.conn.state() == State::Open {
-            let now = self.now();
-            self.conn.handle_timeout(now);
-            self.conn.close_with(code, reason)?;
-            self.wake_receiver();
-        }
+        let now = self.now();
+        self.driver.close(&mut self.conn, code, reason, now)?;
+        self.wake_receiver();
         Ok(())
     }
 
@@ -291,122 +280,89 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         }
     }
 
-    /// Queues `message`.
+    /// Queues `message` (see [`Driver::send`]).
     pub(crate) fn queue(&mut self, message: &Message) -> Result<(), Error> {
-        match message {
-            Message::Text(t) => self.conn.send_text(t)?,
-            Message::Binary(b) => self.conn.send_binary(b)?,
-            Message::Ping(p) => self.conn.send_ping(p)?,
-            Message::Pong(p) => self.conn.send_pong(p)?,
-            Message::Close(c) => match c {
-                Some(c) => self.start_close(c.code, &c.reason)?,
-                None => self.start_close(None, "")?,
-            },
-            Message::Fragment { kind, data, fin } => self.conn.send_fragment(*kind, data, *fin)?,
+        let now = self.now();
+        self.driver.send(&mut self.conn, message, now)?;
+        if matches!(message, Message::Close(_)) {
+            self.wake_receiver();
         }
         Ok(())
     }
 
-    /// Reads until an event is ready in the connection (then
-    /// `self.conn.event()` returns it), writing automatic replies and
-    /// driving the timers on the way.
-    ///
-    /// Cancel-safe by construction: everything read goes straight into the
-    /// connection, and nothing is kept between polls but the timer.
+    /// Carries out the driver's read steps until an event is ready in the
+    /// connection (then `self.conn.event()` returns it). Cancel-safe:
+    /// nothing is held between polls.
     pub(crate) fn poll_prepare(
         &mut self,
         cx: &mut Context<'_>,
         ww: &WriteWaker,
         timer: &mut Timer,
     ) -> Poll<Result<(), Error>> {
-        // Bytes the application queued before this read; whatever the
-        // connection adds beyond them (a Pong, the Close echo, a keepalive
-        // Ping) is a reply, written as soon as an event is returned.
-        let mut queued = self.conn.output().len();
+        // What is queued when this poll begins is the application's; what
+        // the connection adds while it runs is a reply (see
+        // `Driver::start_read`).
+        self.driver.start_read(&self.conn);
+        let mut write_blocked = false;
         loop {
-            match self.conn.prepare_event() {
-                Ok(true) => {
-                    if self.conn.output().len() > queued || self.conn.state() != State::Open {
-                        // Automatic replies (a Pong, the Close echo, a
-                        // keepalive Ping) go out now if the stream takes
-                        // them; otherwise with the next call (a write error
-                        // will show up again then).
-                        // What the application queued waits until a read
-                        // has to wait for the peer: echoes of frames that
-                        // arrived together leave in one write.
-                        let _ = self.poll_flush_all(&mut ww.context(cx));
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(false) => {}
+            let now = self.now();
+            let step = match self.driver.poll_read(&mut self.conn, now, write_blocked) {
+                Ok(step) => step,
                 Err(e) => {
                     // Best effort to send the Close frame the failure queued.
                     let _ = self.poll_flush_all(&mut ww.context(cx));
                     return Poll::Ready(Err(e.into()));
                 }
-            }
-            // More bytes needed. First write what is queued: pongs, close
-            // replies, keepalive pings, messages the application queued.
-            if self.conn.has_output() || (self.conn.should_close_transport() && !self.shut_down) {
-                let flushed = self.poll_flush_all(&mut ww.context(cx));
-                queued = queued.min(self.conn.output().len());
-                match flushed {
-                    Poll::Ready(Ok(())) => {}
-                    // The write side is gone: read on, the peer's Close
-                    // (which says why it hung up) may be waiting.
-                    Poll::Ready(Err(e)) => {
-                        self.write_failed(e);
-                        continue;
+            };
+            match step {
+                ReadStep::Deliver { write_first } => {
+                    if write_first {
+                        // Automatic replies go out now if the stream takes
+                        // them; otherwise with the next call.
+                        let _ = self.poll_flush_all(&mut ww.context(cx));
                     }
-                    Poll::Pending => {
-                        // Keep reading while a little is waiting; stop
-                        // (pushing back on the peer) above the high-water
-                        // mark, or when nothing more is to be read.
-                        if self.conn.output().len() > self.high_water
-                            || self.conn.state() == State::Closed
-                        {
+                    return Poll::Ready(Ok(()));
+                }
+                ReadStep::Write | ReadStep::Shutdown => {
+                    match self.poll_flush_all(&mut ww.context(cx)) {
+                        Poll::Ready(_) => {}
+                        Poll::Pending => write_blocked = true,
+                    }
+                }
+                ReadStep::WaitWritable => return Poll::Pending,
+                ReadStep::Closed => return Poll::Ready(Err(Error::ConnectionClosed)),
+                ReadStep::Read { deadline } => {
+                    if let Some(d) = deadline {
+                        if timer.poll(cx, self.epoch + d).is_ready() {
+                            continue;
+                        }
+                    }
+                    let mut buf = ReadBuf::new(self.conn.read_buf());
+                    match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                        Poll::Ready(Ok(())) => {
+                            let n = buf.filled().len();
+                            // Committed before anything else touches the
+                            // connection: the timer may give an empty
+                            // receive buffer back.
+                            let now = self.now();
+                            self.driver.commit_read(&mut self.conn, n, now);
+                        }
+                        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Poll::Ready(Err(e)) => {
+                            self.driver.read_failed(&mut self.conn);
+                            return Poll::Ready(Err(e.into()));
+                        }
+                        Poll::Pending => {
+                            if !self
+                                .recv_waker
+                                .as_ref()
+                                .is_some_and(|w| w.will_wake(cx.waker()))
+                            {
+                                self.recv_waker = Some(cx.waker().clone());
+                            }
                             return Poll::Pending;
                         }
                     }
-                }
-            }
-            if self.conn.should_close_transport() {
-                return Poll::Ready(Err(Error::ConnectionClosed));
-            }
-            if let Some(d) = self.conn.poll_timeout() {
-                if timer.poll(cx, self.epoch + d).is_ready() {
-                    let now = self.now();
-                    self.conn.handle_timeout(now);
-                    continue;
-                }
-            }
-            let mut buf = ReadBuf::new(self.conn.read_buf());
-            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) => {
-                    let n = buf.filled().len();
-                    // Commit before anything else touches the connection:
-                    // the timer may give an empty receive buffer back.
-                    if n == 0 {
-                        self.conn.feed_eof();
-                    } else {
-                        self.conn.commit_read(n);
-                    }
-                    // The clock, before the new bytes are decoded (frames
-                    // are stamped with it).
-                    let now = self.now();
-                    self.conn.handle_timeout(now);
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.transport_failed(e))),
-                Poll::Pending => {
-                    if !self
-                        .recv_waker
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        self.recv_waker = Some(cx.waker().clone());
-                    }
-                    return Poll::Pending;
                 }
             }
         }
@@ -505,12 +461,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// stream (default [`DEFAULT_HIGH_WATER`], 64 KiB). Also the backlog
     /// above which reading pauses until automatic replies are written.
     pub fn high_water(&self) -> usize {
-        self.inner.high_water
+        self.inner.driver.high_water()
     }
 
     /// Sets the [`high_water`](Self::high_water) mark.
     pub fn set_high_water(&mut self, bytes: usize) {
-        self.inner.high_water = bytes;
+        self.inner.driver.set_high_water(bytes);
     }
 
     /// The protocol state machine.

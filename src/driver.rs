@@ -1,0 +1,634 @@
+//! The decisions an adapter carries out: what to write, when to read, when
+//! to wake, when to shut the transport down.
+//!
+//! A [`Connection`] knows the protocol; an adapter owns a transport and a
+//! clock. Between them sits one loop, the same for every adapter (blocking,
+//! blocking split, tokio, tokio split, the chat examples): this module is
+//! that loop's logic, as code, so that adapters only execute its steps.
+//!
+//! # Reading: [`Driver::poll_read`]
+//!
+//! To get the next event, an adapter calls [`Driver::start_read`] once, then
+//! [`Driver::poll_read`] until it returns [`ReadStep::Deliver`], doing what
+//! each step says:
+//!
+//! | step | the adapter |
+//! | --- | --- |
+//! | [`Deliver`](ReadStep::Deliver) | returns [`Connection::event`]; first writes what is queued if `write_first` (the event caused a reply: a Pong, the Close echo, a keepalive Ping) |
+//! | [`Write`](ReadStep::Write) | writes [`Connection::output`] (the read must wait for the peer, so everything queued goes out now, in one vectored write where it can) |
+//! | [`WaitWritable`](ReadStep::WaitWritable) | waits until the transport takes bytes (the queue is over the high-water mark: reading pauses, pushing back on the peer) |
+//! | [`Shutdown`](ReadStep::Shutdown) | shuts the transport down, then calls [`Driver::shutdown_done`] |
+//! | [`Closed`](ReadStep::Closed) | reports that the connection is over |
+//! | [`Read`](ReadStep::Read) | reads into [`Connection::read_buf`], reports it with [`Driver::commit_read`]; wakes by `deadline` at the latest, to poll again |
+//!
+//! and on an error, writes what is queued (the Close frame the failure
+//! queued) as far as the transport takes it, then reports the error.
+//!
+//! The order is fixed: a pending error first; an event ready in the
+//! buffers; then queued bytes; then the shutdown; then timers that are due
+//! (handled here, from `now`); then a read. So a peer's burst is decoded
+//! without reading again, and what the application queued goes out exactly
+//! when a read has to wait, so replies to frames that arrived together
+//! leave in one write, and a lone message is never held back: a read that
+//! waits writes it first.
+//!
+//! Write and read failures are reported with [`Driver::write_failed`] (the
+//! peer's last frames, its Close with the reason it hung up, are still
+//! read) and [`Driver::read_failed`].
+//!
+//! # Writing: [`Driver::poll_flush`]
+//!
+//! A send queues frames in the connection; to push them out, an adapter
+//! loops on [`Driver::poll_flush`]: [`Write`](FlushStep::Write) the queue,
+//! [`Flush`](FlushStep::Flush) the transport once after writing,
+//! [`Shutdown`](FlushStep::Shutdown) it once the connection is over, until
+//! [`Done`](FlushStep::Done). [`Driver::has_room`] says whether a send may
+//! queue more without waiting (the queue is at or below the high-water
+//! mark).
+//!
+//! # Example: a driver loop over two in-memory connections
+//!
+//! ```
+//! use std::time::Duration;
+//! use rfc6455::driver::{Driver, FlushStep, ReadStep};
+//! use rfc6455::{Config, Connection, Event};
+//!
+//! let mut client = Connection::client(Config::default());
+//! let mut server = Connection::server(Config::default());
+//! client.send_text("hello").unwrap();
+//! let wire = client.take_output(); // the client's transport
+//!
+//! let mut driver = Driver::new();
+//! let now = Duration::ZERO;
+//! let mut input = &wire[..];
+//! driver.start_read(&server);
+//! loop {
+//!     match driver.poll_read(&mut server, now, false).unwrap() {
+//!         ReadStep::Deliver { .. } => break,
+//!         ReadStep::Read { .. } => {
+//!             let buf = server.read_buf();
+//!             let n = buf.len().min(input.len());
+//!             buf[..n].copy_from_slice(&input[..n]);
+//!             input = &input[n..];
+//!             driver.commit_read(&mut server, n, now);
+//!         }
+//!         step => panic!("nothing to write yet: {step:?}"),
+//!     }
+//! }
+//! assert_eq!(server.event(), Some(Event::Text("hello")));
+//! // Nothing queued: a flush has nothing to do.
+//! assert_eq!(driver.poll_flush(&mut server), FlushStep::Done);
+//! ```
+
+use core::time::Duration;
+
+use crate::close::CloseCode;
+use crate::connection::{Connection, Message, State};
+use crate::error::Error;
+
+/// Default [`high water`](Driver::with_high_water) mark: 64 KiB.
+pub const DEFAULT_HIGH_WATER: usize = 64 << 10;
+
+/// What an adapter does next to get an event; see the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum ReadStep {
+    /// An event is ready: [`Connection::event`]. When `write_first` is set
+    /// the event caused automatic replies (or ended the connection): write
+    /// what is queued now if the transport takes it (if it would block,
+    /// deliver the event anyway; the bytes go out with the next call).
+    Deliver {
+        /// Write the queue before handing the event out.
+        write_first: bool,
+    },
+    /// Write [`Connection::output`]: a read is about to wait for the peer.
+    Write,
+    /// The last write could not finish and the queue is over the high-water
+    /// mark (or the connection is over): wait until the transport takes
+    /// bytes, without reading.
+    WaitWritable,
+    /// Shut the transport down (the closing handshake is over), then call
+    /// [`Driver::shutdown_done`].
+    Shutdown,
+    /// The connection is over: report it (further reads return this again).
+    Closed,
+    /// Read into [`Connection::read_buf`] and report with
+    /// [`Driver::commit_read`]; if nothing arrives by `deadline` (in the
+    /// caller's clock, the one passed as `now`), poll again then.
+    Read {
+        /// When to wake up and poll again, if nothing arrives.
+        deadline: Option<Duration>,
+    },
+}
+
+/// What an adapter does next to write what is queued; see the
+/// [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum FlushStep {
+    /// Write [`Connection::output`] (as much as the transport takes, then
+    /// `consume` it) and poll again.
+    Write,
+    /// Flush the transport (everything queued was written to it).
+    Flush,
+    /// Shut the transport down, then call [`Driver::shutdown_done`].
+    Shutdown,
+    /// Nothing more to do.
+    Done,
+}
+
+/// The loop between a [`Connection`] and a transport, minus the I/O: see
+/// the [module docs](self). One per connection, kept beside it.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    /// Bytes the application had queued when the current read began:
+    /// anything beyond is a reply the connection queued itself.
+    queued: usize,
+    /// Bytes written to the transport since it was last flushed.
+    unflushed: bool,
+    /// The transport was shut down (or can no longer be written to).
+    shut_down: bool,
+    high_water: usize,
+}
+
+impl Default for Driver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Driver {
+    /// A driver with the [`DEFAULT_HIGH_WATER`] mark.
+    pub fn new() -> Self {
+        Self::with_high_water(DEFAULT_HIGH_WATER)
+    }
+
+    /// A driver whose sends wait, and whose reads pause, while more than
+    /// `high_water` bytes are queued and the transport does not take them.
+    pub fn with_high_water(high_water: usize) -> Self {
+        Driver {
+            queued: 0,
+            unflushed: false,
+            shut_down: false,
+            high_water,
+        }
+    }
+
+    /// The high-water mark.
+    pub fn high_water(&self) -> usize {
+        self.high_water
+    }
+
+    /// Sets the high-water mark.
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.high_water = bytes;
+    }
+
+    /// Whether a send may queue more without waiting: at most the
+    /// high-water mark is queued.
+    pub fn has_room(&self, conn: &Connection) -> bool {
+        conn.output_len() <= self.high_water
+    }
+
+    /// Whether the transport was shut down (or found unwritable).
+    pub fn is_shut_down(&self) -> bool {
+        self.shut_down
+    }
+
+    /// Begins a read: what is queued now is the application's, and waits
+    /// until the read has to wait for the peer; what the connection queues
+    /// while this read goes on (a Pong, the Close echo, a keepalive Ping)
+    /// is a reply, written with the event that caused it.
+    pub fn start_read(&mut self, conn: &Connection) {
+        self.queued = conn.output_len();
+    }
+
+    /// The next step towards an event, given the caller's clock `now` and
+    /// whether the last [`ReadStep::Write`] could not finish
+    /// (`write_blocked`: the transport would block). Timers that are due are
+    /// handled here. Errors are the connection's (see
+    /// [`Connection::next_event`]): write what is queued as far as the
+    /// transport takes it (the Close frame the failure queued), then report
+    /// the error.
+    pub fn poll_read(
+        &mut self,
+        conn: &mut Connection,
+        now: Duration,
+        write_blocked: bool,
+    ) -> Result<ReadStep, Error> {
+        loop {
+            if conn.prepare_event()? {
+                let write_first = conn.output_len() > self.queued || conn.state() != State::Open;
+                return Ok(ReadStep::Deliver { write_first });
+            }
+            // Written bytes are no longer the application's backlog.
+            self.queued = self.queued.min(conn.output_len());
+            if conn.has_output() && !self.shut_down {
+                if !write_blocked {
+                    return Ok(ReadStep::Write);
+                }
+                if conn.output_len() > self.high_water || conn.state() == State::Closed {
+                    return Ok(ReadStep::WaitWritable);
+                }
+            }
+            if conn.should_close_transport() {
+                if !self.shut_down {
+                    return Ok(ReadStep::Shutdown);
+                }
+                return Ok(ReadStep::Closed);
+            }
+            let deadline = conn.poll_timeout();
+            if deadline.is_some_and(|d| now >= d) {
+                conn.handle_timeout(now);
+                continue;
+            }
+            return Ok(ReadStep::Read { deadline });
+        }
+    }
+
+    /// Reports a read of `n` bytes into [`Connection::read_buf`] (0: the
+    /// transport's end of stream), then brings the connection's clock to
+    /// `now` before the bytes are decoded (frames are stamped with it).
+    pub fn commit_read(&mut self, conn: &mut Connection, n: usize, now: Duration) {
+        if n == 0 {
+            conn.feed_eof();
+        } else {
+            conn.commit_read(n);
+        }
+        conn.handle_timeout(now);
+    }
+
+    /// Reports that reading failed: the transport is gone both ways
+    /// ([`Connection::abort`]).
+    pub fn read_failed(&mut self, conn: &mut Connection) {
+        conn.abort();
+        self.shut_down = true;
+    }
+
+    /// Reports that writing failed: nothing more can be sent, but what the
+    /// peer already sent (its Close, with the reason it hung up) is still
+    /// read and delivered ([`Connection::write_failed`]).
+    pub fn write_failed(&mut self, conn: &mut Connection) {
+        conn.write_failed();
+        self.shut_down = true;
+    }
+
+    /// Reports that the transport was shut down (after
+    /// [`ReadStep::Shutdown`] or [`FlushStep::Shutdown`], whether or not the
+    /// shutdown itself succeeded: the peer may be gone already).
+    pub fn shutdown_done(&mut self) {
+        self.shut_down = true;
+    }
+
+    /// Reports `bytes` read into a buffer of the adapter's own (rather than
+    /// into [`Connection::read_buf`]; empty: end of stream), as
+    /// [`commit_read`](Self::commit_read) does.
+    pub fn feed(&mut self, conn: &mut Connection, bytes: &[u8], now: Duration) {
+        if bytes.is_empty() {
+            conn.feed_eof();
+        } else {
+            conn.feed(bytes);
+        }
+        conn.handle_timeout(now);
+    }
+
+    /// Queues any [`Message`]: data, Ping and Pong frames as the
+    /// connection's `send_*` methods do; a `Close` as [`close`](Self::close).
+    /// The one place where every adapter's `send(&Message)` (and `Sink`)
+    /// turns a message into frames.
+    pub fn send(
+        &mut self,
+        conn: &mut Connection,
+        message: &Message,
+        now: Duration,
+    ) -> Result<(), Error> {
+        match message {
+            Message::Text(t) => conn.send_text(t),
+            Message::Binary(b) => conn.send_binary(b),
+            Message::Ping(p) => conn.send_ping(p),
+            Message::Pong(p) => conn.send_pong(p),
+            Message::Fragment { kind, data, fin } => conn.send_fragment(*kind, data, *fin),
+            Message::Close(Some(f)) => self.close(conn, f.code, &f.reason, now),
+            Message::Close(None) => self.close(conn, None, "", now),
+        }
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2): checks the frame with
+    /// [`check_outgoing`](crate::close::check_outgoing) whatever the state
+    /// (1005, 1006, 1015 never go out), then, if the connection is still
+    /// open, brings its clock to `now` (so the close timeout counts from
+    /// here) and queues the Close. A connection already closing is left
+    /// alone: closing twice is not an error.
+    pub fn close(
+        &mut self,
+        conn: &mut Connection,
+        code: Option<CloseCode>,
+        reason: &str,
+        now: Duration,
+    ) -> Result<(), Error> {
+        crate::close::check_outgoing(code, reason)?;
+        if conn.state() == State::Open {
+            conn.handle_timeout(now);
+            conn.close_with(code, reason)?;
+        }
+        Ok(())
+    }
+
+    /// The next step towards having written everything queued.
+    pub fn poll_flush(&mut self, conn: &mut Connection) -> FlushStep {
+        if conn.has_output() && !self.shut_down {
+            self.unflushed = true;
+            return FlushStep::Write;
+        }
+        if self.unflushed {
+            self.unflushed = false;
+            conn.release_output_buffer();
+            return FlushStep::Flush;
+        }
+        if conn.should_close_transport() && !self.shut_down {
+            return FlushStep::Shutdown;
+        }
+        FlushStep::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::close::CloseCode;
+    use crate::config::Config;
+    use crate::connection::Event;
+    use alloc::vec::Vec;
+
+    /// Drives `server` until it delivers, feeding `input` in pieces of
+    /// `piece` bytes and collecting what it writes; returns the steps seen.
+    fn drive(
+        d: &mut Driver,
+        server: &mut Connection,
+        input: &mut &[u8],
+        piece: usize,
+        wire: &mut Vec<u8>,
+        now: Duration,
+    ) -> Vec<ReadStep> {
+        let mut steps = Vec::new();
+        d.start_read(server);
+        loop {
+            let step = d.poll_read(server, now, false).unwrap();
+            steps.push(step);
+            match step {
+                ReadStep::Deliver { write_first } => {
+                    if write_first {
+                        wire.extend(server.take_output());
+                    }
+                    return steps;
+                }
+                ReadStep::Write => wire.extend(server.take_output()),
+                ReadStep::Read { .. } if input.is_empty() => return steps,
+                ReadStep::Read { .. } => {
+                    let buf = server.read_buf();
+                    let n = buf.len().min(input.len()).min(piece);
+                    buf[..n].copy_from_slice(&input[..n]);
+                    *input = &input[n..];
+                    d.commit_read(server, n, now);
+                }
+                ReadStep::Shutdown => d.shutdown_done(),
+                ReadStep::Closed | ReadStep::WaitWritable => return steps,
+            }
+        }
+    }
+
+    fn client_bytes(f: impl FnOnce(&mut Connection)) -> Vec<u8> {
+        let mut c = Connection::client(Config::default());
+        f(&mut c);
+        c.take_output()
+    }
+
+    #[test]
+    fn a_burst_is_decoded_without_reading_again() {
+        let wire_in = client_bytes(|c| {
+            for i in 0..3u8 {
+                c.send_binary(&[i]).unwrap();
+            }
+        });
+        let mut server = Connection::server(Config::default());
+        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
+        let steps = drive(
+            &mut d,
+            &mut server,
+            &mut input,
+            1 << 20,
+            &mut out,
+            Duration::ZERO,
+        );
+        assert_eq!(steps.len(), 2, "{steps:?}"); // one read, then the event
+        for i in 1..3u8 {
+            let steps = drive(
+                &mut d,
+                &mut server,
+                &mut input,
+                1 << 20,
+                &mut out,
+                Duration::ZERO,
+            );
+            assert_eq!(steps, [ReadStep::Deliver { write_first: false }]);
+            assert_eq!(server.event(), Some(Event::Binary(&[i])));
+        }
+    }
+
+    #[test]
+    fn application_output_waits_for_a_read_that_must_wait() {
+        let wire_in = client_bytes(|c| {
+            c.send_text("a").unwrap();
+            c.send_text("b").unwrap();
+        });
+        let mut server = Connection::server(Config::default());
+        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
+        let _ = drive(
+            &mut d,
+            &mut server,
+            &mut input,
+            1 << 20,
+            &mut out,
+            Duration::ZERO,
+        );
+        server.echo_event().unwrap();
+        // The second message is buffered: delivered with no write between.
+        let steps = drive(
+            &mut d,
+            &mut server,
+            &mut input,
+            1 << 20,
+            &mut out,
+            Duration::ZERO,
+        );
+        assert_eq!(steps, [ReadStep::Deliver { write_first: false }]);
+        server.echo_event().unwrap();
+        assert!(out.is_empty());
+        // The next read has to wait: both echoes go out in one write first.
+        let steps = drive(
+            &mut d,
+            &mut server,
+            &mut input,
+            1 << 20,
+            &mut out,
+            Duration::ZERO,
+        );
+        assert_eq!(steps[0], ReadStep::Write);
+        assert!(matches!(steps[1], ReadStep::Read { .. }));
+        assert_eq!(out, [0x81, 0x01, b'a', 0x81, 0x01, b'b']);
+    }
+
+    #[test]
+    fn replies_are_written_with_the_event_that_caused_them() {
+        let wire_in = client_bytes(|c| {
+            c.send_ping(b"p").unwrap();
+        });
+        let mut server = Connection::server(Config::default());
+        server.send_text("queued by the app").unwrap();
+        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
+        let steps = drive(
+            &mut d,
+            &mut server,
+            &mut input,
+            1 << 20,
+            &mut out,
+            Duration::ZERO,
+        );
+        // The app's text went out when the read had to wait; the Pong with
+        // its Ping.
+        assert_eq!(steps[0], ReadStep::Write);
+        assert_eq!(
+            *steps.last().unwrap(),
+            ReadStep::Deliver { write_first: true }
+        );
+        assert_eq!(server.event(), Some(Event::Ping(b"p")));
+    }
+
+    #[test]
+    fn a_blocked_write_below_the_mark_keeps_reading_above_it_waits() {
+        let mut server = Connection::server(Config::default());
+        server.send_binary(&[0; 100]).unwrap();
+        let mut d = Driver::with_high_water(1000);
+        d.start_read(&server);
+        let step = d.poll_read(&mut server, Duration::ZERO, true).unwrap();
+        assert!(matches!(step, ReadStep::Read { .. }), "{step:?}");
+        let mut d = Driver::with_high_water(10);
+        let step = d.poll_read(&mut server, Duration::ZERO, true).unwrap();
+        assert_eq!(step, ReadStep::WaitWritable);
+        assert!(!d.has_room(&server));
+    }
+
+    #[test]
+    fn due_timers_are_handled_and_the_next_deadline_reported() {
+        let config = Config {
+            ping_interval: Some(Duration::from_secs(5)),
+            ..Config::default()
+        };
+        let mut server = Connection::server(config);
+        server.handle_timeout(Duration::ZERO);
+        let mut d = Driver::new();
+        d.start_read(&server);
+        let step = d
+            .poll_read(&mut server, Duration::from_secs(1), false)
+            .unwrap();
+        assert_eq!(
+            step,
+            ReadStep::Read {
+                deadline: Some(Duration::from_secs(5))
+            }
+        );
+        // At the deadline a keepalive Ping is queued, and written before
+        // the read waits again.
+        let step = d
+            .poll_read(&mut server, Duration::from_secs(5), false)
+            .unwrap();
+        assert_eq!(step, ReadStep::Write);
+        assert_eq!(server.take_output()[0], 0x89);
+    }
+
+    #[test]
+    fn the_closing_handshake_ends_in_shutdown_then_closed() {
+        let wire_in = client_bytes(|c| c.close(CloseCode::NORMAL, "bye").unwrap());
+        let mut server = Connection::server(Config::default());
+        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
+        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
+        // The Close echo is written with the Close event.
+        assert_eq!(
+            *steps.last().unwrap(),
+            ReadStep::Deliver { write_first: true }
+        );
+        assert!(matches!(server.event(), Some(Event::Close(_))));
+        assert_eq!(&out[..2], &[0x88, 0x05]);
+        // Then the server closes TCP (RFC 6455 §7.1.1), and stays closed.
+        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
+        assert_eq!(steps, [ReadStep::Shutdown, ReadStep::Closed]);
+        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
+        assert_eq!(steps, [ReadStep::Closed]);
+    }
+
+    #[test]
+    fn errors_come_first_with_their_close_frame_queued() {
+        let mut server = Connection::server(Config::default());
+        // An unmasked frame from a client: 1002 (RFC 6455 §5.1).
+        let mut d = Driver::new();
+        d.start_read(&server);
+        let _ = d.poll_read(&mut server, Duration::ZERO, false).unwrap();
+        let buf = server.read_buf();
+        buf[..3].copy_from_slice(&[0x81, 0x01, b'x']);
+        d.commit_read(&mut server, 3, Duration::ZERO);
+        assert_eq!(
+            d.poll_read(&mut server, Duration::ZERO, false),
+            Err(Error::UnmaskedFrame)
+        );
+        assert_eq!(d.poll_flush(&mut server), FlushStep::Write);
+        assert_eq!(server.take_output(), [0x88, 0x02, 0x03, 0xea]);
+        assert_eq!(d.poll_flush(&mut server), FlushStep::Flush);
+        assert_eq!(d.poll_flush(&mut server), FlushStep::Shutdown);
+        d.shutdown_done();
+        assert_eq!(d.poll_flush(&mut server), FlushStep::Done);
+    }
+
+    #[test]
+    fn a_failed_write_still_delivers_the_peer_close() {
+        let mut client = Connection::client(Config::default());
+        client.send_binary(&[0; 10]).unwrap();
+        let mut d = Driver::new();
+        d.start_read(&client);
+        assert_eq!(
+            d.poll_read(&mut client, Duration::ZERO, false),
+            Ok(ReadStep::Write)
+        );
+        d.write_failed(&mut client);
+        let step = d.poll_read(&mut client, Duration::ZERO, false).unwrap();
+        assert!(matches!(step, ReadStep::Read { .. }), "{step:?}");
+        let buf = client.read_buf();
+        buf[..4].copy_from_slice(&[0x88, 0x02, 0x03, 0xf1]);
+        d.commit_read(&mut client, 4, Duration::ZERO);
+        assert_eq!(
+            d.poll_read(&mut client, Duration::ZERO, false),
+            Ok(ReadStep::Deliver { write_first: true })
+        );
+        assert!(
+            matches!(client.event(), Some(Event::Close(c)) if c.code == Some(CloseCode::MESSAGE_TOO_BIG))
+        );
+        // Nothing to write, no shutdown to send: over.
+        assert_eq!(
+            d.poll_read(&mut client, Duration::ZERO, false),
+            Ok(ReadStep::Closed)
+        );
+        assert_eq!(d.poll_flush(&mut client), FlushStep::Done);
+    }
+
+    #[test]
+    fn end_of_stream_mid_message_is_an_abnormal_closure() {
+        let mut server = Connection::server(Config::default());
+        let mut d = Driver::new();
+        d.start_read(&server);
+        let _ = d.poll_read(&mut server, Duration::ZERO, false).unwrap();
+        d.commit_read(&mut server, 0, Duration::ZERO);
+        assert_eq!(
+            d.poll_read(&mut server, Duration::ZERO, false),
+            Err(Error::AbnormalClosure)
+        );
+    }
+}
