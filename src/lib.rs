@@ -102,12 +102,14 @@ pub mod rand;
 pub mod utf8;
 
 #[cfg(feature = "std")]
+pub mod adapter;
+#[cfg(feature = "std")]
 pub mod blocking;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 #[cfg(feature = "std")]
-mod upgrade;
+pub mod upgrade;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;

@@ -1,42 +1,57 @@
-//! From a finished opening handshake to an open [`Connection`], for both
-//! adapters ([`blocking`](crate::blocking) and `tokio`): the server's answer
-//! to an upgrade request (RFC 6455 §4.2.2) and the client's connection once
-//! the server's response is in (§4.1), with permessage-deflate negotiated
-//! on the way (RFC 7692 §5). No I/O here: the adapters write the bytes
-//! these give them and read the heads these take, each in its own way.
+//! The opening step: from a request (or a response) that has been read to
+//! the bytes to answer with and an open [`Connection`] (feature `std`).
+//!
+//! Both adapters take this step, and so can any HTTP server that hands a
+//! connection over: [`ServerUpgrade::answer`] validates the request (RFC
+//! 6455 §4.2.1), negotiates permessage-deflate (RFC 7692 §5) and builds the
+//! `101` (§4.2.2), or the refusal (400, 426) with its error; the bytes that
+//! followed the request (the first frames) are fed to the connection. On
+//! the client side, [`ClientUpgrade`] makes the request (with the deflate
+//! offer) and [`ClientOpening::open`] checks the server's answer to it.
+//! No I/O here: the caller writes the bytes and reads the heads.
+//!
+//! ```
+//! use rfc6455::adapter::ServerConfig;
+//! use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+//! use rfc6455::upgrade::ServerUpgrade;
+//! use rfc6455::Event;
+//!
+//! // Whatever read the request: here, bytes in memory. A masked "hi"
+//! // follows the head.
+//! let mut input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!     Sec-WebSocket-Version: 13\r\n\r\n".to_vec();
+//! input.extend_from_slice(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']);
+//! let (request, used) = ServerHandshake::new(Limits::default()).feed(&input)?.unwrap();
+//!
+//! let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+//! let (response, opened) = upgrade.answer(&Accept::new());
+//! assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+//! let mut conn = opened?; // write `response` first, then use `conn`
+//! assert_eq!(conn.next_event()?, Some(Event::Text("hi")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::vec::Vec;
+
+use crate::adapter::{ClientConfig, Error, ServerConfig};
 
 use crate::config::Config;
 use crate::connection::Connection;
 #[cfg(feature = "deflate")]
 use crate::deflate::{
     negotiate::{ClientOffer, ServerAnswer},
-    DeflateConfig, ParamError,
+    DeflateConfig,
 };
-use crate::handshake::{
-    Accept, ClientHandshake, ClientOptions, HandshakeError, Request, Response, Uri,
-};
+use crate::handshake::{Accept, ClientHandshake, HandshakeError, Request, Response, Uri};
 use crate::rand::{KeySource, OsRandom};
 
-/// The errors an adapter reports for a handshake that does not open a
-/// connection: a bad request or response, and (with the `deflate` feature)
-/// a permessage-deflate negotiation that failed.
-#[cfg(feature = "deflate")]
-pub(crate) trait UpgradeError: From<HandshakeError> + From<ParamError> {}
-#[cfg(feature = "deflate")]
-impl<E: From<HandshakeError> + From<ParamError>> UpgradeError for E {}
-
-/// The errors an adapter reports for a handshake that does not open a
-/// connection: a bad request or response.
-#[cfg(not(feature = "deflate"))]
-pub(crate) trait UpgradeError: From<HandshakeError> {}
-#[cfg(not(feature = "deflate"))]
-impl<E: From<HandshakeError>> UpgradeError for E {}
-
-/// A server's upgrade request, read and about to be accepted: what an
-/// adapter's `Incoming` holds besides its stream.
-pub(crate) struct ServerUpgrade {
+/// A server's upgrade request, read and about to be answered: the request,
+/// the bytes that followed it, and the settings to answer with. What each
+/// adapter's `Incoming` holds besides its stream. See the
+/// [module docs](self).
+#[derive(Debug)]
+pub struct ServerUpgrade {
     pub(crate) request: Request,
     /// Bytes the client sent right behind its request: the first frames.
     pub(crate) leftover: Vec<u8>,
@@ -47,15 +62,43 @@ pub(crate) struct ServerUpgrade {
 }
 
 impl ServerUpgrade {
-    /// Answers the request with `accept`: the response to write, then the
-    /// connection (compression on if an offer was taken, the leftover bytes
-    /// fed), or the error to report once the refusal (400, 426, or 400 when
-    /// compression is required and no offer fits) is written. The refusal
-    /// may be empty when the request cannot be answered at all.
-    pub(crate) fn answer<E: UpgradeError>(
-        self,
-        accept: &Accept<'_>,
-    ) -> (Vec<u8>, Result<Connection, E>) {
+    /// A request read by a [`ServerHandshake`](crate::handshake::ServerHandshake)
+    /// (or re-parsed from another HTTP server's head), the bytes that
+    /// arrived right behind it, and the settings to answer with (the
+    /// connection's [`Config`], and permessage-deflate).
+    pub fn new(request: Request, leftover: Vec<u8>, config: &ServerConfig) -> Self {
+        ServerUpgrade {
+            request,
+            leftover,
+            config: config.config.clone(),
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.clone(),
+        }
+    }
+
+    /// The request.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The bytes that followed the request's head.
+    pub fn leftover(&self) -> &[u8] {
+        &self.leftover
+    }
+
+    /// Gives back the request and the bytes that followed it.
+    pub fn into_parts(self) -> (Request, Vec<u8>) {
+        (self.request, self.leftover)
+    }
+
+    /// Answers the request with `accept`: the response to write, and then
+    /// either the open connection (compression on if an offer was taken,
+    /// the leftover bytes fed) or the error the refusal stands for (400,
+    /// 426, or 400 when compression is required and no offer fits; write
+    /// the refusal, then close). The response is empty only when the
+    /// request cannot be answered at all (an application mistake such as a
+    /// subprotocol that was not offered).
+    pub fn answer(self, accept: &Accept<'_>) -> (Vec<u8>, Result<Connection, Error>) {
         #[cfg(feature = "deflate")]
         let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
             Ok(agreed) => agreed,
@@ -90,46 +133,66 @@ impl ServerUpgrade {
     }
 }
 
-/// A client's opening handshake: the request to send, with the
-/// permessage-deflate offer (if any) added.
-pub(crate) struct ClientUpgrade<'a> {
-    pub(crate) options: &'a ClientOptions,
-    /// permessage-deflate to offer, if any (not when `options` carries an
-    /// extension offer of the application's own).
-    #[cfg(feature = "deflate")]
-    pub(crate) deflate: Option<&'a DeflateConfig>,
+/// A client's opening handshake, about to start: the request to send, with
+/// the permessage-deflate offer (if any) added. See the
+/// [module docs](self).
+///
+/// ```
+/// use rfc6455::adapter::ClientConfig;
+/// use rfc6455::handshake::{Accept, Limits, ServerHandshake, Uri};
+/// use rfc6455::upgrade::ClientUpgrade;
+///
+/// let config = ClientConfig::default();
+/// let (mut handshake, opening) =
+///     ClientUpgrade::new(&config).start(&Uri::parse("ws://example.com/chat")?)?;
+/// // Write `handshake.request_bytes()`; read the answer into `handshake.feed`.
+/// let (request, _) = ServerHandshake::new(Limits::default())
+///     .feed(handshake.request_bytes())?
+///     .unwrap();
+/// let answer = request.accept(&Accept::new())?;
+/// let (response, used) = handshake.feed(&answer)?.unwrap();
+/// let conn = opening.open(&response, &answer[used..])?;
+/// assert_eq!(conn.role(), rfc6455::Role::Client);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ClientUpgrade<'a> {
+    config: &'a ClientConfig,
 }
 
 /// A client handshake under way: what [`ClientUpgrade::start`] offered,
 /// and the key source the connection will mask with.
-pub(crate) struct ClientOpening<'a> {
+#[derive(Debug)]
+pub struct ClientOpening<'a> {
+    config: &'a ClientConfig,
     #[cfg(feature = "deflate")]
     offer: ClientOffer<'a>,
-    #[cfg(not(feature = "deflate"))]
-    _options: core::marker::PhantomData<&'a ()>,
     keys: OsRandom,
 }
 
 impl<'a> ClientUpgrade<'a> {
+    /// The handshake `config` describes: its request options, its deflate
+    /// offer (unless the options carry an extension offer of the
+    /// application's own), the connection's settings once open.
+    pub fn new(config: &'a ClientConfig) -> Self {
+        ClientUpgrade { config }
+    }
+
     /// The handshake for `uri` (its request bytes to write, the response
     /// to feed it), and what [`ClientOpening::open`] needs afterwards.
-    pub(crate) fn start(
-        self,
-        uri: &Uri,
-    ) -> Result<(ClientHandshake, ClientOpening<'a>), HandshakeError> {
+    pub fn start(self, uri: &Uri) -> Result<(ClientHandshake, ClientOpening<'a>), HandshakeError> {
         let mut keys = OsRandom::new();
         #[cfg(feature = "deflate")]
-        let offer = ClientOffer::new(self.deflate, self.options);
+        let offer = ClientOffer::new(self.config.deflate.as_ref(), &self.config.options);
         #[cfg(feature = "deflate")]
         let options = offer.options();
         #[cfg(not(feature = "deflate"))]
-        let options = self.options;
+        let options = &self.config.options;
         let hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
         let opening = ClientOpening {
+            config: self.config,
             #[cfg(feature = "deflate")]
             offer,
-            #[cfg(not(feature = "deflate"))]
-            _options: core::marker::PhantomData,
             keys,
         };
         Ok((hs, opening))
@@ -141,16 +204,15 @@ impl ClientOpening<'_> {
     /// the deflate offer checked (RFC 7692 §7.1) and compression turned on
     /// if agreed, and `leftover` (bytes the server sent right behind its
     /// response: the first frames) fed.
-    pub(crate) fn open<E: UpgradeError>(
+    pub fn open(
         self,
-        config: Config,
         #[allow(unused_variables)] response: &Response,
         leftover: &[u8],
-    ) -> Result<Connection, E> {
+    ) -> Result<Connection, Error> {
         #[allow(unused_mut)]
-        let mut conn = Connection::client_with_keys(config, self.keys);
+        let mut conn = Connection::client_with_keys(self.config.config.clone(), self.keys);
         #[cfg(feature = "deflate")]
-        self.offer.finish::<E>(response, &mut conn)?;
+        self.offer.finish::<Error>(response, &mut conn)?;
         conn.feed(leftover);
         Ok(conn)
     }

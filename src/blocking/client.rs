@@ -2,56 +2,12 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
 
-use super::error::Error;
 use super::websocket::{read_head, Hooks, WebSocket};
-use crate::config::Config;
-use crate::handshake::{ClientOptions, Response, Uri};
+pub use crate::adapter::ClientConfig;
+use crate::adapter::Error;
+use crate::handshake::{Response, Uri};
 use crate::upgrade::ClientUpgrade;
-
-/// Settings for [`connect_with`] and [`connect_over`].
-///
-/// ```
-/// use rfc6455::blocking::ClientConfig;
-/// use rfc6455::handshake::ClientOptions;
-/// let mut config = ClientConfig::default();
-/// config.options = ClientOptions::new().subprotocol("chat").origin("https://example.com");
-/// config.config.max_message_size = 1 << 20;
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ClientConfig {
-    /// The connection's settings once open.
-    pub config: Config,
-    /// The request: subprotocols, Origin, extra headers, head limits.
-    pub options: ClientOptions,
-    /// How long connecting and the opening handshake may each take (TCP
-    /// only). Default: 10 s.
-    pub handshake_timeout: Option<Duration>,
-    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
-    pub nodelay: bool,
-    /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
-    /// `options` already carries an extension offer); `None` offers nothing.
-    /// A server answer that does not fit the offer (§7.1), or no answer when
-    /// [`required`](crate::deflate::DeflateConfig::required), fails the
-    /// handshake with [`Error::Deflate`]. Default: `None`.
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<crate::deflate::DeflateConfig>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            config: Config::default(),
-            options: ClientOptions::new(),
-            handshake_timeout: Some(Duration::from_secs(10)),
-            nodelay: true,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
-    }
-}
 
 /// Connects to a `ws://` URL (host names resolved, IPv4 and IPv6) with
 /// default settings.
@@ -132,17 +88,13 @@ fn handshake<S: Read + Write>(
     config: &ClientConfig,
     hooks: Hooks<S>,
 ) -> Result<(WebSocket<S>, Response), Error> {
-    let upgrade = ClientUpgrade {
-        options: &config.options,
-        #[cfg(feature = "deflate")]
-        deflate: config.deflate.as_ref(),
-    };
+    let upgrade = ClientUpgrade::new(config);
     let (mut hs, opening) = upgrade.start(uri)?;
     stream.write_all(hs.request_bytes())?;
     stream.flush()?;
     let (response, leftover) = read_head(&mut stream, &hooks, config.handshake_timeout, |bytes| {
         Ok(hs.feed(bytes)?)
     })?;
-    let conn = opening.open::<Error>(config.config.clone(), &response, &leftover)?;
+    let conn = opening.open(&response, &leftover)?;
     Ok((WebSocket::with_hooks(stream, conn, hooks), response))
 }

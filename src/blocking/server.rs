@@ -3,49 +3,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 use std::vec::Vec;
 
-use super::error::Error;
 use super::websocket::{read_head, Hooks, WebSocket};
-use crate::config::Config;
-use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+use crate::adapter::Error;
+pub use crate::adapter::ServerConfig;
+use crate::handshake::{self, Accept, HandshakeError, Request, ServerHandshake};
 use crate::upgrade::ServerUpgrade;
-
-/// Settings for accepting connections.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// The connection's settings once open.
-    pub config: Config,
-    /// Limits on the request head (size, header count).
-    pub limits: Limits,
-    /// How long a client may take to send its request (TCP only), so that a
-    /// client trickling bytes cannot hold a thread forever. Default: 10 s.
-    pub handshake_timeout: Option<Duration>,
-    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
-    pub nodelay: bool,
-    /// Accept permessage-deflate (RFC 7692) offers with these settings: the
-    /// first offer they can accept is taken (§5.1, see
-    /// [`Incoming::accept`]); `None` declines compression. Default:
-    /// `Some(DeflateConfig::default())` (no context takeover either way: no
-    /// compression state while idle).
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<crate::deflate::DeflateConfig>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            config: Config::default(),
-            limits: Limits::default(),
-            handshake_timeout: Some(Duration::from_secs(10)),
-            nodelay: true,
-            #[cfg(feature = "deflate")]
-            deflate: Some(crate::deflate::DeflateConfig::default()),
-        }
-    }
-}
 
 /// A request read from a stream, waiting for the application's decision.
 ///
@@ -99,7 +63,7 @@ impl<S: Read + Write> Incoming<S> {
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
-        match self.upgrade.answer::<Error>(accept) {
+        match self.upgrade.answer(accept) {
             (response, Ok(conn)) => {
                 self.stream.write_all(&response)?;
                 self.stream.flush()?;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-use super::error::{is_retry, Error};
 use super::websocket::WebSocket;
+use crate::adapter::{is_retry, Error};
 use crate::close::CloseCode;
 use crate::connection::{Connection, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};

@@ -4,7 +4,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::error::{is_retry, Error};
+use crate::adapter::{is_retry, Error};
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};

@@ -15,6 +15,7 @@ use crate::handshake::{self, Accept, ClientOptions, HandshakeError, Request, Res
 
 /// Client side: the request's options with the permessage-deflate offer
 /// added, and what was offered.
+#[derive(Debug)]
 pub(crate) struct ClientOffer<'a> {
     offered: Option<&'a DeflateConfig>,
     options: Cow<'a, ClientOptions>,

@@ -5,58 +5,11 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 
-use super::error::Error;
-use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
-use crate::config::Config;
-use crate::handshake::{ClientOptions, Response, Uri};
+use super::stream::WebSocketStream;
+pub use crate::adapter::ClientConfig;
+use crate::adapter::Error;
+use crate::handshake::{Response, Uri};
 use crate::upgrade::ClientUpgrade;
-
-/// Settings for [`connect_with`] and [`connect_over`].
-///
-/// ```
-/// use rfc6455::tokio::ClientConfig;
-/// use rfc6455::handshake::ClientOptions;
-/// let mut config = ClientConfig::default();
-/// config.options = ClientOptions::new().subprotocol("chat").origin("https://example.com");
-/// config.config.max_message_size = 1 << 20;
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ClientConfig {
-    /// The connection's settings once open.
-    pub config: Config,
-    /// The request: subprotocols, Origin, extra headers, head limits.
-    pub options: ClientOptions,
-    /// How long resolving the host, connecting and the opening handshake
-    /// may take together. Default: 10 s.
-    pub handshake_timeout: Option<Duration>,
-    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
-    pub nodelay: bool,
-    /// The connection's [high-water mark](WebSocketStream::set_high_water).
-    /// Default: 64 KiB.
-    pub high_water: usize,
-    /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
-    /// `options` already carries an extension offer); `None` offers nothing.
-    /// A server answer that does not fit the offer (§7.1), or no answer when
-    /// [`required`](crate::deflate::DeflateConfig::required), fails the
-    /// handshake with [`Error::Deflate`]. Default: `None`.
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<crate::deflate::DeflateConfig>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            config: Config::default(),
-            options: ClientOptions::new(),
-            handshake_timeout: Some(Duration::from_secs(10)),
-            nodelay: true,
-            high_water: DEFAULT_HIGH_WATER,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
-    }
-}
 
 /// Connects to a `ws://` URL (host names resolved, IPv4 and IPv6) with
 /// default settings.
@@ -139,11 +92,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     uri: &Uri,
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<S>, Response), Error> {
-    let upgrade = ClientUpgrade {
-        options: &config.options,
-        #[cfg(feature = "deflate")]
-        deflate: config.deflate.as_ref(),
-    };
+    let upgrade = ClientUpgrade::new(config);
     let (mut hs, opening) = upgrade.start(uri)?;
     stream.write_all(hs.request_bytes()).await?;
     stream.flush().await?;
@@ -157,7 +106,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
             break (response, used, n);
         }
     };
-    let conn = opening.open::<Error>(config.config.clone(), &response, &buf[used..n])?;
+    let conn = opening.open(&response, &buf[used..n])?;
     Ok((
         WebSocketStream::with_high_water(stream, conn, config.high_water),
         response,

@@ -72,13 +72,12 @@
 //!   the peer.
 
 mod client;
-mod error;
 mod server;
 mod split;
 mod stream;
 
+pub use crate::adapter::Error;
 pub use client::{connect, connect_over, connect_with, ClientConfig};
-pub use error::Error;
 pub use server::{accept, accept_with, read_request, read_request_over, Incoming, ServerConfig};
 pub use split::{Reader, Writer};
 pub use stream::{WebSocketStream, DEFAULT_HIGH_WATER};

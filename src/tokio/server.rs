@@ -1,64 +1,16 @@
 //! Accepting connections: read the request, then accept, reject, or answer
 //! plain HTTP.
 
-use std::time::Duration;
 use std::vec::Vec;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 
-use super::error::Error;
-use super::stream::{WebSocketStream, DEFAULT_HIGH_WATER};
-use crate::config::Config;
-use crate::handshake::{self, Accept, HandshakeError, Limits, Request, ServerHandshake};
+use super::stream::WebSocketStream;
+use crate::adapter::Error;
+pub use crate::adapter::ServerConfig;
+use crate::handshake::{self, Accept, HandshakeError, Request, ServerHandshake};
 use crate::upgrade::ServerUpgrade;
-
-/// Settings for accepting connections.
-///
-/// ```
-/// use rfc6455::tokio::ServerConfig;
-/// let mut config = ServerConfig::default();
-/// config.config.max_message_size = 1 << 20;
-/// config.high_water = 256 << 10;
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ServerConfig {
-    /// The connection's settings once open.
-    pub config: Config,
-    /// Limits on the request head (size, header count).
-    pub limits: Limits,
-    /// How long a client may take to send its request, so that a client
-    /// trickling bytes cannot hold a task forever. Applies over any stream.
-    /// Default: 10 s.
-    pub handshake_timeout: Option<Duration>,
-    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
-    pub nodelay: bool,
-    /// The connection's [high-water mark](WebSocketStream::set_high_water).
-    /// Default: 64 KiB.
-    pub high_water: usize,
-    /// Accept permessage-deflate (RFC 7692) offers with these settings: the
-    /// first offer they can accept is taken (§5.1, see
-    /// [`Incoming::accept`]); `None` declines compression. Default:
-    /// `Some(DeflateConfig::default())` (no context takeover either way: no
-    /// compression state while idle).
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<crate::deflate::DeflateConfig>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            config: Config::default(),
-            limits: Limits::default(),
-            handshake_timeout: Some(Duration::from_secs(10)),
-            nodelay: true,
-            high_water: DEFAULT_HIGH_WATER,
-            #[cfg(feature = "deflate")]
-            deflate: Some(crate::deflate::DeflateConfig::default()),
-        }
-    }
-}
 
 /// A request read from a stream, waiting for the application's decision.
 ///
@@ -127,7 +79,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     async fn accept_inner(mut self, accept: &Accept<'_>) -> Result<WebSocketStream<S>, Error> {
-        match self.upgrade.answer::<Error>(accept) {
+        match self.upgrade.answer(accept) {
             (response, Ok(conn)) => {
                 self.stream.write_all(&response).await?;
                 self.stream.flush().await?;

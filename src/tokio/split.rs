@@ -38,8 +38,8 @@ use std::task::{ready, Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
-use super::error::Error;
 use super::stream::{lock, Inner, Timer, WebSocketStream, WriteWaker};
+use crate::adapter::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
 use crate::outgoing::SharedFrame;

@@ -13,7 +13,7 @@ use std::vec::Vec;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use super::error::Error;
+use crate::adapter::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};

@@ -1,0 +1,145 @@
+//! The settings of both adapters: one client and one server config.
+
+use core::time::Duration;
+
+use crate::config::Config;
+use crate::driver::DEFAULT_HIGH_WATER;
+use crate::handshake::{ClientOptions, Limits};
+
+/// Settings for opening client connections, in either adapter
+/// (`connect_with`, `connect_over`).
+///
+/// ```
+/// use rfc6455::adapter::ClientConfig;
+/// use rfc6455::handshake::ClientOptions;
+/// let mut config = ClientConfig::default().max_message_size(1 << 20);
+/// config.options = ClientOptions::new().subprotocol("chat").origin("https://example.com");
+/// assert_eq!(config.config.max_message_size, 1 << 20);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The connection's settings once open (limits, keepalive, timeouts).
+    pub config: Config,
+    /// The request: subprotocols, Origin, extra headers, head limits.
+    pub options: ClientOptions,
+    /// How long resolving the host, connecting and the opening handshake
+    /// may take. Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+    /// The connection's high-water mark (async adapters: sends wait, and
+    /// reads pause, while more is queued and the stream takes nothing; see
+    /// [`Driver::has_room`](crate::driver::Driver::has_room)). Default: 64 KiB.
+    pub high_water: usize,
+    /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
+    /// `options` already carries an extension offer); `None` offers nothing.
+    /// A server answer that does not fit the offer (§7.1), or no answer when
+    /// [`required`](crate::deflate::DeflateConfig::required), fails the
+    /// handshake with [`Error::Deflate`](super::Error::Deflate). Default:
+    /// `None`.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            config: Config::default(),
+            options: ClientOptions::new(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+            high_water: DEFAULT_HIGH_WATER,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+}
+
+/// Settings for accepting connections, in either adapter (`accept_with`,
+/// `read_request`, `read_request_over`).
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::adapter::ServerConfig;
+/// let config = ServerConfig::default()
+///     .max_message_size(1 << 20)
+///     .ping_interval(Some(Duration::from_secs(30)));
+/// assert_eq!(config.config.max_message_size, 1 << 20);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The connection's settings once open (limits, keepalive, timeouts).
+    pub config: Config,
+    /// Limits on the request head (size, header count).
+    pub limits: Limits,
+    /// How long a client may take to send its request, so that a client
+    /// trickling bytes cannot hold a thread or task forever (answered 408).
+    /// The blocking adapter enforces it on TCP streams (and on streams with
+    /// a read timeout of their own), the tokio adapter on any stream.
+    /// Default: 10 s.
+    pub handshake_timeout: Option<Duration>,
+    /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
+    pub nodelay: bool,
+    /// The connection's high-water mark (async adapters; see
+    /// [`ClientConfig::high_water`]). Default: 64 KiB.
+    pub high_water: usize,
+    /// Accept permessage-deflate (RFC 7692) offers with these settings: the
+    /// first offer they can accept is taken (§5.1); `None` declines
+    /// compression. Default: `Some(DeflateConfig::default())` (no context
+    /// takeover either way: no compression state while idle).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            config: Config::default(),
+            limits: Limits::default(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            nodelay: true,
+            high_water: DEFAULT_HIGH_WATER,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
+        }
+    }
+}
+
+/// The connection limits and keepalive, in one step from either config.
+macro_rules! connection_setters {
+    ($ty:ty) => {
+        impl $ty {
+            /// Sets [`Config::max_message_size`]: the largest message
+            /// accepted (after decompression), 1009 beyond.
+            pub fn max_message_size(mut self, bytes: usize) -> Self {
+                self.config.max_message_size = bytes;
+                self
+            }
+
+            /// Sets [`Config::max_frame_size`]: the largest frame accepted,
+            /// 1009 beyond.
+            pub fn max_frame_size(mut self, bytes: usize) -> Self {
+                self.config.max_frame_size = bytes;
+                self
+            }
+
+            /// Sets [`Config::ping_interval`]: a keepalive Ping after this
+            /// long without traffic (`None`: never).
+            pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+                self.config.ping_interval = interval;
+                self
+            }
+
+            /// Replaces the connection's settings as a whole.
+            pub fn with_config(mut self, config: Config) -> Self {
+                self.config = config;
+                self
+            }
+        }
+    };
+}
+
+connection_setters!(ClientConfig);
+connection_setters!(ServerConfig);
