@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut reader, writer) = match ws.split() {
+    let (writer, mut reader) = match ws.split() {
         Ok(halves) => halves,
         Err(e) => {
             eprintln!("client: {e}");

@@ -605,7 +605,7 @@ async fn main() {
                     tcp,
                     last_read: Arc::clone(&last_read),
                 };
-                let (reader, writer) = WebSocketStream::from_connection(stamped, conn).split();
+                let (writer, reader) = WebSocketStream::from_connection(stamped, conn).split();
                 let sender = index < o.senders;
                 let window = (sender && o.window.is_some())
                     .then(|| Arc::new(Semaphore::new(o.window.unwrap_or(1))));

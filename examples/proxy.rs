@@ -644,7 +644,7 @@ fn relay(client: WebSocket<TcpStream>, upstream: WebSocket<TcpStream>) -> String
         return "cannot clone sockets".into();
     };
     let halves = (client.split(), upstream.split());
-    let (Ok((client_rx, client_tx)), Ok((up_rx, up_tx))) = halves else {
+    let (Ok((client_tx, client_rx)), Ok((up_tx, up_rx))) = halves else {
         let _ = client_sock.shutdown(Shutdown::Both);
         let _ = up_sock.shutdown(Shutdown::Both);
         return "cannot split the connections".into();

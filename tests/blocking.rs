@@ -811,7 +811,7 @@ fn split_message(thread: usize, seq: usize) -> String {
 fn split_reader_blocks_while_two_writers_send_concurrently() {
     const PER_THREAD: usize = 500;
     let (mut client, server) = ws_pair(ServerConfig::default(), |ws| {
-        let (mut reader, writer) = ws.split().unwrap();
+        let (writer, mut reader) = ws.split().unwrap();
         let senders: Vec<_> = (0..2)
             .map(|t| {
                 let w = writer.clone();

@@ -114,7 +114,7 @@ fn blocking_close_and_send_refuse_forbidden_codes() {
             "{code}: {e:?}"
         );
     }
-    let (mut reader, writer) = ws.split().unwrap();
+    let (writer, mut reader) = ws.split().unwrap();
     for code in FORBIDDEN {
         assert!(writer.close(CloseCode::new(code), "").is_err(), "{code}");
         assert!(writer.send(&close_message(code)).is_err(), "{code}");
@@ -162,7 +162,7 @@ fn blocking_split_writer_failure_leaves_the_close_to_the_reader() {
         assert!(ws.read().is_err());
     });
     let (ws, _) = blocking::connect(&url).unwrap();
-    let (mut reader, writer) = ws.split().unwrap();
+    let (writer, mut reader) = ws.split().unwrap();
     let big = vec![0u8; 64 << 20];
     assert!(writer.send_binary(&big).is_err());
     match reader.read() {
@@ -217,7 +217,7 @@ mod tokio_adapter {
                 .unwrap_err();
             assert!(is_invalid(&e, code), "{code}: {e:?}");
         }
-        let (mut reader, writer) = c.split();
+        let (writer, mut reader) = c.split();
         for code in FORBIDDEN {
             let e = writer.close(CloseCode::new(code), "").await.unwrap_err();
             assert!(is_invalid(&e, code), "{code}: {e:?}");

@@ -123,7 +123,7 @@ async fn stream_and_sink() {
 async fn split_reader_and_writer_tasks() {
     let url = echo_server().await;
     let (c, _) = ws::connect(&url).await.unwrap();
-    let (mut reader, writer) = c.split();
+    let (writer, mut reader) = c.split();
     const N: usize = 2000;
     let w2 = writer.clone();
     let sender = tokio::spawn(async move {
@@ -180,7 +180,7 @@ async fn split_reader_answers_pings_without_writer() {
         s.close(CloseCode::NORMAL, "").await.unwrap();
     });
     let (c, _) = ws::connect(&format!("ws://{addr}/")).await.unwrap();
-    let (mut reader, writer) = c.split();
+    let (writer, mut reader) = c.split();
     let r = tokio::spawn(async move {
         let mut pings = 0;
         loop {
@@ -204,7 +204,7 @@ async fn split_reader_answers_pings_without_writer() {
 async fn split_reader_stream_and_writer_sink() {
     let url = echo_server().await;
     let (c, _) = ws::connect(&url).await.unwrap();
-    let (mut reader, mut writer) = c.split();
+    let (mut writer, mut reader) = c.split();
     let t = tokio::spawn(async move {
         for i in 0..50 {
             writer.feed(Message::Binary(vec![i; 10])).await.unwrap();

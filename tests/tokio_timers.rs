@@ -93,7 +93,7 @@ async fn keepalive_timeout_fails_the_connection() {
 async fn split_reader_drives_keepalive() {
     let (a, mut b) = tokio::io::duplex(4096);
     let client = WebSocketStream::from_connection(a, Connection::client(keepalive_config()));
-    let (mut reader, _writer) = client.split();
+    let (_writer, mut reader) = client.split();
     let r = tokio::spawn(async move { reader.read().await });
     let mut wire = vec![0u8; 64];
     let n = tokio::time::timeout(Duration::from_secs(6), b.read(&mut wire))
@@ -134,7 +134,7 @@ async fn split_close_timeout_wakes_the_reader() {
     let (a, _b) = tokio::io::duplex(4096);
     let mut config = Config::default();
     config.close_timeout = Duration::from_secs(4);
-    let (mut reader, writer) =
+    let (writer, mut reader) =
         WebSocketStream::from_connection(a, Connection::client(config)).split();
     let r = tokio::spawn(async move { reader.read().await });
     tokio::time::sleep(Duration::from_secs(30)).await;

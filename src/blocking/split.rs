@@ -1,5 +1,6 @@
 //! A TCP WebSocket split into a reader and a writer for two threads.
 
+use std::borrow::Borrow;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -129,7 +130,7 @@ impl WebSocket<TcpStream> {
     ///
     /// ```no_run
     /// let (ws, _) = rfc6455::blocking::connect("ws://127.0.0.1:9001")?;
-    /// let (mut reader, writer) = ws.split()?;
+    /// let (writer, mut reader) = ws.split()?;
     /// let w = writer.clone();
     /// std::thread::spawn(move || w.send_text("from another thread"));
     /// while let Ok(msg) = reader.read() {
@@ -137,7 +138,7 @@ impl WebSocket<TcpStream> {
     /// }
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
-    pub fn split(self) -> io::Result<(Reader, Writer)> {
+    pub fn split(self) -> io::Result<(Writer, Reader)> {
         let (stream, conn) = self.into_parts();
         let write_stream = stream.try_clone()?;
         let shared = Arc::new(Shared {
@@ -152,12 +153,14 @@ impl WebSocket<TcpStream> {
             epoch: Instant::now(),
         });
         Ok((
+            Writer {
+                shared: Arc::clone(&shared),
+            },
             Reader {
                 stream,
-                shared: Arc::clone(&shared),
+                shared,
                 buf: Vec::new(),
             },
-            Writer { shared },
         ))
     }
 }
@@ -277,10 +280,11 @@ impl Writer {
         self.shared.send(|_, c, _| c.send_ping(payload))
     }
 
-    /// Sends any [`Message`]; a `Close` (possibly with an empty body) starts
-    /// the closing handshake.
-    pub fn send(&self, message: &Message) -> Result<(), Error> {
-        self.shared.send(|d, c, now| d.send(c, message, now))
+    /// Sends any [`Message`], owned or borrowed; a `Close` (possibly with
+    /// an empty body) starts the closing handshake.
+    pub fn send(&self, message: impl Borrow<Message>) -> Result<(), Error> {
+        self.shared
+            .send(|d, c, now| d.send(c, message.borrow(), now))
     }
 
     /// Starts the closing handshake; the [`Reader`] sees the peer's Close

@@ -1,5 +1,6 @@
 //! [`WebSocket`]: a connection over a blocking (or non-blocking) stream.
 
+use std::borrow::Borrow;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
@@ -380,11 +381,12 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
-    /// Sends any [`Message`]; a `Close` starts the closing handshake (see
+    /// Sends any [`Message`], owned or borrowed (`ws.send(msg)` as with
+    /// tungstenite); a `Close` starts the closing handshake (see
     /// [`close`](Self::close) to also wait for its end).
-    pub fn send(&mut self, message: &Message) -> Result<(), Error> {
+    pub fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
         let now = self.now();
-        self.driver.send(&mut self.conn, message, now)?;
+        self.driver.send(&mut self.conn, message.borrow(), now)?;
         self.flush()
     }
 

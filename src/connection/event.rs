@@ -96,6 +96,38 @@ impl Message {
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
     }
+
+    /// Whether this is a text message.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::from("hi").is_text());
+    /// assert!(Message::Binary(vec![1]).is_binary());
+    /// assert!(!Message::Ping(vec![]).is_data());
+    /// ```
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// Whether this is a Ping.
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Message::Ping(_))
+    }
+
+    /// Whether this is a Pong.
+    pub fn is_pong(&self) -> bool {
+        matches!(self, Message::Pong(_))
+    }
+
+    /// Whether this is a Close.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close(_))
+    }
 }
 
 impl From<String> for Message {

@@ -31,6 +31,7 @@
 //! must copy the queued bytes out of the connection before each write,
 //! and makes the reader wait for the async lock to send a pong.
 
+use std::borrow::Borrow;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -86,18 +87,17 @@ impl<S> std::fmt::Debug for Writer<S> {
 
 pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
     ws: WebSocketStream<S>,
-) -> (Reader<S>, Writer<S>) {
+) -> (Writer<S>, Reader<S>) {
     let (inner, ww, timer) = ws.into_inner();
     let shared = Arc::new(Shared {
         inner: Mutex::new(inner),
         ww: ww.shared(),
     });
     (
-        Reader {
+        Writer {
             shared: Arc::clone(&shared),
-            timer,
         },
-        Writer { shared },
+        Reader { shared, timer },
     )
 }
 
@@ -211,9 +211,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
         self.send_with(|i| Ok(i.conn.send_shared(frame)?)).await
     }
 
-    /// Sends any [`Message`].
-    pub async fn send(&self, message: &Message) -> Result<(), Error> {
-        self.send_with(|i| i.queue(message)).await
+    /// Sends any [`Message`], owned or borrowed (`writer.send(msg).await`
+    /// reads as it does with `SinkExt::send`, which this shadows with the
+    /// same meaning: wait for room, queue, flush).
+    pub async fn send(&self, message: impl Borrow<Message>) -> Result<(), Error> {
+        self.send_with(|i| i.queue(message.borrow())).await
     }
 
     /// Starts the closing handshake: sends a Close frame. The [`Reader`]

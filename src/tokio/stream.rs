@@ -1,6 +1,7 @@
 //! [`WebSocketStream`]: a connection over an async stream, and the poll
 //! functions it shares with the split halves.
 
+use std::borrow::Borrow;
 use std::boxed::Box;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
@@ -579,10 +580,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.send_with(|i| Ok(i.conn.send_shared(frame)?)).await
     }
 
-    /// Sends any [`Message`]; a `Close` starts the closing handshake (see
-    /// [`close`](Self::close) to also wait for its end).
-    pub async fn send(&mut self, message: &Message) -> Result<(), Error> {
-        self.send_with(|i| i.queue(message)).await
+    /// Sends any [`Message`], owned or borrowed; a `Close` starts the
+    /// closing handshake (see [`close`](Self::close) to also wait for its
+    /// end). `ws.send(msg).await` means what it means with
+    /// `futures::SinkExt::send` (wait for room, queue, flush), so code
+    /// written against the `Sink` reads the same.
+    pub async fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
+        self.send_with(|i| i.queue(message.borrow())).await
     }
 
     /// Closes gracefully (RFC 6455 §7.1.2): sends a Close frame (unless one
@@ -603,9 +607,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         }
     }
 
-    /// Splits the connection into a [`Reader`](super::Reader) and a
-    /// [`Writer`](super::Writer) usable from different tasks at once.
-    pub fn split(self) -> (super::Reader<S>, super::Writer<S>) {
+    /// Splits the connection into a [`Writer`](super::Writer) (a `Sink`)
+    /// and a [`Reader`](super::Reader) (a `Stream`) usable from different
+    /// tasks at once: sink first, like `futures::StreamExt::split`, so
+    /// `let (write, read) = ws.split(); read.forward(write)` works as it
+    /// does with tokio-tungstenite.
+    pub fn split(self) -> (super::Writer<S>, super::Reader<S>) {
         super::split::split(self)
     }
 }
