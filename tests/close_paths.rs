@@ -108,7 +108,7 @@ fn blocking_close_and_send_refuse_forbidden_codes() {
             matches!(e, blocking::Error::Protocol(Error::InvalidSendCode(c)) if c == code),
             "{code}: {e:?}"
         );
-        let e = ws.send(&close_message(code)).unwrap_err();
+        let e = ws.send(close_message(code)).unwrap_err();
         assert!(
             matches!(e, blocking::Error::Protocol(Error::InvalidSendCode(c)) if c == code),
             "{code}: {e:?}"
@@ -117,7 +117,7 @@ fn blocking_close_and_send_refuse_forbidden_codes() {
     let (writer, mut reader) = ws.split().unwrap();
     for code in FORBIDDEN {
         assert!(writer.close(CloseCode::new(code), "").is_err(), "{code}");
-        assert!(writer.send(&close_message(code)).is_err(), "{code}");
+        assert!(writer.send(close_message(code)).is_err(), "{code}");
     }
     writer.send_text("still open").unwrap();
     writer.close(CloseCode::NORMAL, "").unwrap();
@@ -221,7 +221,7 @@ mod tokio_adapter {
         for code in FORBIDDEN {
             let e = writer.close(CloseCode::new(code), "").await.unwrap_err();
             assert!(is_invalid(&e, code), "{code}: {e:?}");
-            let e = writer.send(&close_message(code)).await.unwrap_err();
+            let e = writer.send(close_message(code)).await.unwrap_err();
             assert!(is_invalid(&e, code), "{code}: {e:?}");
         }
         writer.send_text("still open").await.unwrap();
