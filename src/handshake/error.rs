@@ -5,7 +5,6 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::request::write_response;
 use super::response::Response;
 
 /// Everything that can go wrong during the opening handshake (RFC 6455 §4).
@@ -192,56 +191,6 @@ impl HandshakeError {
             | MalformedExtensions => Some(400),
             _ => None,
         }
-    }
-
-    /// A short plain-text explanation sent as the body of the response.
-    fn body(&self) -> &'static [u8] {
-        use HandshakeError::*;
-        match self {
-            HeadTooLarge { .. } => b"Request header fields too large\n",
-            TooManyHeaders { .. } => b"Too many request header fields\n",
-            MalformedHead(_) => b"Malformed HTTP request\n",
-            RequestTimeout => b"The request did not arrive in time\n",
-            InvalidTarget => b"Request target must be /path or an absolute URI\n",
-            MethodNotGet => b"WebSocket handshake must use GET\n",
-            HttpVersion => b"WebSocket handshake requires HTTP/1.1\n",
-            MissingHost => b"Missing Host header\n",
-            UpgradeNotWebSocket => b"Upgrade header must contain websocket\n",
-            ConnectionNotUpgrade => b"Connection header must contain Upgrade\n",
-            MissingKey => b"Missing Sec-WebSocket-Key header\n",
-            InvalidKey => b"Invalid Sec-WebSocket-Key header\n",
-            MissingVersion | UnsupportedVersion => b"Sec-WebSocket-Version must be 13\n",
-            MalformedSubprotocols => b"Malformed Sec-WebSocket-Protocol header\n",
-            MalformedExtensions => b"Malformed Sec-WebSocket-Extensions header\n",
-            _ => b"",
-        }
-    }
-
-    /// The complete HTTP response (status line, headers, body) a server should
-    /// send before closing the connection, or `None` when this error has no
-    /// [`http_status`](Self::http_status).
-    ///
-    /// Responses carry `Content-Type: text/plain`, `Content-Length` and
-    /// `Connection: close`; a 426 also carries `Upgrade: websocket` (RFC 9110
-    /// §15.5.22) and `Sec-WebSocket-Version: 13` (RFC 6455 §4.4).
-    ///
-    /// ```
-    /// use rfc6455::handshake::HandshakeError;
-    /// let bytes = HandshakeError::UnsupportedVersion.response().unwrap();
-    /// assert!(bytes.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
-    /// let text = std::str::from_utf8(&bytes).unwrap();
-    /// assert!(text.contains("\r\nUpgrade: websocket\r\n"));
-    /// ```
-    pub fn response(&self) -> Option<Vec<u8>> {
-        let status = self.http_status()?;
-        let upgrade: &[(&str, &str)] = &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")];
-        let extra = if status == 426 { upgrade } else { &[] };
-        Some(write_response(
-            status,
-            Some("text/plain; charset=utf-8"),
-            extra,
-            self.body(),
-        ))
     }
 }
 

@@ -56,17 +56,23 @@
 //! ```
 
 mod accept;
+mod client;
 mod error;
 mod head;
 mod headers;
 mod request;
 mod response;
+mod server;
 mod uri;
+mod write;
 
 pub use accept::{accept_key, GUID};
+pub use client::{ClientHandshake, ClientOptions};
 pub use error::{HandshakeError, UriError};
 pub use head::Limits;
 pub use headers::{Extension, ExtensionParam, Headers};
-pub use request::{http_response, reason_phrase, reject, Accept, Request, ServerHandshake};
-pub use response::{ClientHandshake, ClientOptions, Response};
+pub use request::{Accept, Request};
+pub use response::Response;
+pub use server::{http_response, reject, ServerHandshake};
 pub use uri::Uri;
+pub use write::reason_phrase;

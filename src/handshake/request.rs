@@ -1,95 +1,23 @@
-//! Server side: reading the client's request (RFC 6455 §4.2.1), and building
-//! the `101` answer (§4.2.2) or a rejection.
+//! A client's request, as a server sees it (RFC 6455 §4.2.1): its fields,
+//! its validation, and the `101` answer to it (§4.2.2).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::accept::{accept_key, key_is_valid};
 use super::error::HandshakeError;
-use super::head::{HeadReader, Kind, Limits};
 use super::headers::{self, is_token, list_items, Extension, Headers, Span};
-
-/// Reads a client's opening handshake incrementally (RFC 6455 §4.2.1).
-///
-/// Feed it bytes as they arrive; it buffers at most
-/// [`Limits::max_head_bytes`] and parses the head once, when complete. See
-/// the [module documentation](super) for a full example.
-#[derive(Debug)]
-pub struct ServerHandshake {
-    reader: HeadReader,
-}
-
-impl ServerHandshake {
-    /// A reader for one request head, bounded by `limits`.
-    pub fn new(limits: Limits) -> Self {
-        ServerHandshake {
-            reader: HeadReader::new(limits),
-        }
-    }
-
-    /// Consumes received bytes.
-    ///
-    /// Returns `Ok(None)` when more bytes are needed (all of `input` has been
-    /// buffered), or `Ok(Some((request, n)))` once the head is complete: the
-    /// first `n` bytes of `input` belonged to the head, and `input[n..]`
-    /// (e.g. frames pipelined behind the handshake) belongs to the
-    /// connection and is left untouched.
-    ///
-    /// The request is returned whether or not it is a valid WebSocket
-    /// handshake, so that a server can answer plain HTTP on the same port;
-    /// call [`Request::accept`] or [`Request::validate`]. Errors are head
-    /// problems (too large, too many headers, malformed HTTP); each has a
-    /// [`HandshakeError::response`] to send before closing. After a request or
-    /// an error, further calls return [`HandshakeError::Finished`].
-    pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Request, usize)>, HandshakeError> {
-        Ok(self.reader.feed(input, Kind::Request)?.map(|(p, used)| {
-            (
-                Request {
-                    headers: p.headers,
-                    method: p.first,
-                    target: p.second,
-                    version: p.version,
-                },
-                used,
-            )
-        }))
-    }
-
-    /// How many times the HTTP parser has run: at most once per head,
-    /// however the head was split across calls to [`feed`](Self::feed).
-    /// (Instrumentation for tests and fuzz targets; not part of the API.)
-    #[doc(hidden)]
-    pub fn parse_calls(&self) -> usize {
-        self.reader.parses()
-    }
-
-    /// Total number of input bytes the terminator search has examined
-    /// (besides a fixed overlap of three buffered bytes per call). It never
-    /// exceeds the number of bytes fed.
-    /// (Instrumentation for tests and fuzz targets; not part of the API.)
-    #[doc(hidden)]
-    pub fn bytes_scanned(&self) -> usize {
-        self.reader.scanned()
-    }
-
-    /// Number of bytes buffered so far (never more than
-    /// [`Limits::max_head_bytes`]).
-    /// (Instrumentation for tests and fuzz targets; not part of the API.)
-    #[doc(hidden)]
-    pub fn buffered(&self) -> usize {
-        self.reader.buffered()
-    }
-}
+use super::write::{check_headers, check_value, push_header};
 
 /// A parsed HTTP request head, possibly a WebSocket opening handshake.
 ///
 /// All accessors borrow from one owned copy of the head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    headers: Headers,
-    method: Span,
-    target: Span,
-    version: u8,
+    pub(super) headers: Headers,
+    pub(super) method: Span,
+    pub(super) target: Span,
+    pub(super) version: u8,
 }
 
 /// Whether a comma-separated list contains `token` (ASCII case-insensitive).
@@ -217,7 +145,7 @@ impl Request {
 
     /// Whether the request asks for a WebSocket upgrade at all: its `Upgrade`
     /// header contains the token `websocket`. A plain `GET /` does not, and
-    /// can be answered as ordinary HTTP (e.g. with [`http_response`]).
+    /// can be answered as ordinary HTTP (e.g. with [`http_response`](super::http_response)).
     pub fn is_upgrade(&self) -> bool {
         self.headers.contains_token("upgrade", "websocket")
     }
@@ -477,171 +405,4 @@ impl<'a> Accept<'a> {
         self.headers.push((name, value));
         self
     }
-}
-
-/// Rejects header values that would break out of their line.
-pub(crate) fn check_value(value: &str) -> Result<(), HandshakeError> {
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        Err(HandshakeError::InvalidHeader)
-    } else {
-        Ok(())
-    }
-}
-
-/// Checks names (tokens) and values (no CR/LF/NUL) of extra headers.
-pub(crate) fn check_headers<N: AsRef<str>, V: AsRef<str>>(
-    headers: &[(N, V)],
-) -> Result<(), HandshakeError> {
-    for (n, v) in headers {
-        if !is_token(n.as_ref().as_bytes()) {
-            return Err(HandshakeError::InvalidHeader);
-        }
-        check_value(v.as_ref())?;
-    }
-    Ok(())
-}
-
-pub(crate) fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Formats `n` in decimal into `buf`, returning the digits.
-pub(crate) fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    core::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
-
-/// The reason phrase for common status codes; empty for others (an empty
-/// reason phrase is valid HTTP, RFC 7230 §3.1.2).
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        413 => "Content Too Large",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
-
-/// Writes a complete response with `Content-Length` and `Connection: close`.
-/// Inputs must already be checked.
-pub(crate) fn write_response(
-    status: u16,
-    content_type: Option<&str>,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Vec<u8> {
-    let reason = reason_phrase(status);
-    let mut num = [0u8; 20];
-    let mut len_buf = [0u8; 20];
-    let status_text = fmt_u64(u64::from(status), &mut num);
-    let body_len = fmt_u64(body.len() as u64, &mut len_buf);
-    let mut cap = 9 + status_text.len() + 1 + reason.len() + 2;
-    cap += 16 + body_len.len() + 2 + 19 + 2;
-    if let Some(ct) = content_type {
-        cap += 14 + ct.len() + 2;
-    }
-    for (n, v) in headers {
-        cap += n.len() + v.len() + 4;
-    }
-    cap += body.len();
-    let mut out = Vec::with_capacity(cap);
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status_text.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(reason.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    if let Some(ct) = content_type {
-        push_header(&mut out, "Content-Type", ct);
-    }
-    push_header(&mut out, "Content-Length", body_len);
-    push_header(&mut out, "Connection", "close");
-    for (n, v) in headers {
-        push_header(&mut out, n, v);
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
-
-/// Builds a response that refuses the handshake (RFC 6455 §4.2.2 item 4),
-/// e.g. 403 for an unacceptable `Origin` (§10.2) or 401 with a
-/// `WWW-Authenticate` header. Adds `Content-Length` and `Connection: close`.
-///
-/// Errors: a status outside 100..=999 ([`HandshakeError::InvalidStatus`]);
-/// a header name that is not a token or a value with CR, LF or NUL
-/// ([`HandshakeError::InvalidHeader`]).
-///
-/// ```
-/// let r = rfc6455::handshake::reject(403, &[], b"bad origin").unwrap();
-/// assert_eq!(
-///     r,
-///     b"HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\nConnection: close\r\n\r\nbad origin"
-/// );
-/// ```
-pub fn reject(
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Vec<u8>, HandshakeError> {
-    if !(100..=999).contains(&status) {
-        return Err(HandshakeError::InvalidStatus(status));
-    }
-    check_headers(headers)?;
-    Ok(write_response(status, None, headers, body))
-}
-
-/// Builds a plain HTTP response (for a request that is not an upgrade, see
-/// [`Request::is_upgrade`]) with `Content-Type`, `Content-Length` and
-/// `Connection: close`.
-///
-/// ```
-/// let r = rfc6455::handshake::http_response(200, "text/html", b"<p>hi</p>").unwrap();
-/// assert!(r.starts_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"));
-/// assert!(r.ends_with(b"\r\n\r\n<p>hi</p>"));
-/// ```
-pub fn http_response(
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-) -> Result<Vec<u8>, HandshakeError> {
-    if !(100..=999).contains(&status) {
-        return Err(HandshakeError::InvalidStatus(status));
-    }
-    check_value(content_type)?;
-    Ok(write_response(status, Some(content_type), &[], body))
 }

@@ -198,7 +198,7 @@ impl Uri {
         if self.explicit_port {
             s.push(':');
             let mut digits = [0u8; 20];
-            s.push_str(super::request::fmt_u64(u64::from(self.port), &mut digits));
+            s.push_str(super::write::fmt_u64(u64::from(self.port), &mut digits));
         }
         s
     }

@@ -1,0 +1,274 @@
+//! The client side of the opening handshake: building the request (RFC
+//! 6455 §4.1) and validating the server's response.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::accept::{accept_key, encode_key};
+use super::error::HandshakeError;
+use super::head::{HeadReader, Kind, Limits};
+use super::headers::{self, is_token, ExtEvent};
+use super::response::Response;
+use super::uri::Uri;
+use super::write::{check_headers, check_value, push_header};
+use crate::rand::KeySource;
+
+/// What a client asks for in its opening handshake (RFC 6455 §4.1).
+///
+/// ```
+/// use rfc6455::handshake::ClientOptions;
+/// let opts = ClientOptions::new()
+///     .origin("https://example.com")
+///     .subprotocol("chat")
+///     .extensions("permessage-deflate; client_max_window_bits")
+///     .header("Authorization", "Bearer t0k3n");
+/// assert_eq!(opts.subprotocols, ["chat"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// `Origin` header (RFC 6455 §4.1 item 8, §10.2).
+    pub origin: Option<String>,
+    /// Offered subprotocols, most preferred first (RFC 6455 §4.1 item 10).
+    pub subprotocols: Vec<String>,
+    /// Raw `Sec-WebSocket-Extensions` offer (RFC 6455 §4.1 item 11, §9.1).
+    pub extensions: Option<String>,
+    /// Extra headers such as `Authorization` or `Cookie` (RFC 6455 §4.1
+    /// item 12).
+    pub headers: Vec<(String, String)>,
+    /// Limits for reading the server's response head.
+    pub limits: Limits,
+}
+
+impl ClientOptions {
+    /// No origin, subprotocols, extensions or extra headers; default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Appends an offered subprotocol.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Sets the raw `Sec-WebSocket-Extensions` offer.
+    pub fn extensions(mut self, offer: impl Into<String>) -> Self {
+        self.extensions = Some(offer.into());
+        self
+    }
+
+    /// Appends an extra request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the limits for reading the response head.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// The client half of the opening handshake: holds the request to send and
+/// validates the server's answer (RFC 6455 §4.1). See the
+/// [module documentation](super) for a full example.
+#[derive(Debug)]
+pub struct ClientHandshake {
+    request: Vec<u8>,
+    expected_accept: [u8; 28],
+    subprotocols: Vec<String>,
+    extension_names: Vec<String>,
+    reader: HeadReader,
+}
+
+impl ClientHandshake {
+    /// Builds the request for `uri` with a fresh `Sec-WebSocket-Key` made
+    /// from 16 bytes of `keys` (RFC 6455 §4.1 item 7):
+    ///
+    /// `GET <resource name> HTTP/1.1`, `Host` (with `:port` only when not
+    /// the default), `Upgrade: websocket`, `Connection: Upgrade`,
+    /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`, then `Origin`,
+    /// `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions` and the extra
+    /// headers when given.
+    ///
+    /// Errors: a subprotocol that is not a token, or a header name that is
+    /// not a token or a value containing CR, LF or NUL
+    /// ([`HandshakeError::InvalidHeader`]); an extension offer that does not
+    /// parse ([`HandshakeError::MalformedExtensions`]).
+    pub fn new(
+        uri: &Uri,
+        options: &ClientOptions,
+        keys: &mut dyn KeySource,
+    ) -> Result<ClientHandshake, HandshakeError> {
+        if let Some(o) = &options.origin {
+            check_value(o)?;
+        }
+        if options.subprotocols.iter().any(|p| !is_token(p.as_bytes())) {
+            return Err(HandshakeError::InvalidHeader);
+        }
+        let mut extension_names = Vec::new();
+        if let Some(e) = &options.extensions {
+            check_value(e)?;
+            headers::parse_extensions(e.as_bytes(), |ev| {
+                if let ExtEvent::Ext(name) = ev {
+                    extension_names.push(String::from(name));
+                }
+            })
+            .map_err(|_| HandshakeError::MalformedExtensions)?;
+        }
+        check_headers(&options.headers)?;
+
+        let mut nonce = [0u8; 16];
+        keys.fill(&mut nonce);
+        let key = encode_key(&nonce);
+        let key_str = core::str::from_utf8(&key).unwrap_or("");
+        let host = uri.host_header();
+
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"GET ");
+        out.extend_from_slice(uri.resource_name().as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        push_header(&mut out, "Host", &host);
+        out.extend_from_slice(b"Upgrade: websocket\r\nConnection: Upgrade\r\n");
+        push_header(&mut out, "Sec-WebSocket-Key", key_str);
+        out.extend_from_slice(b"Sec-WebSocket-Version: 13\r\n");
+        if let Some(o) = &options.origin {
+            push_header(&mut out, "Origin", o);
+        }
+        if !options.subprotocols.is_empty() {
+            out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
+            for (i, p) in options.subprotocols.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(p.as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Some(e) = &options.extensions {
+            push_header(&mut out, "Sec-WebSocket-Extensions", e);
+        }
+        for (n, v) in &options.headers {
+            push_header(&mut out, n, v);
+        }
+        out.extend_from_slice(b"\r\n");
+
+        Ok(ClientHandshake {
+            request: out,
+            expected_accept: accept_key(&key),
+            subprotocols: options.subprotocols.clone(),
+            extension_names,
+            reader: HeadReader::new(options.limits),
+        })
+    }
+
+    /// The request bytes to send to the server.
+    pub fn request_bytes(&self) -> &[u8] {
+        &self.request
+    }
+
+    /// Consumes bytes of the server's response, exactly like
+    /// [`ServerHandshake::feed`](super::ServerHandshake::feed): `Ok(None)`
+    /// means more bytes are needed; `Ok(Some((response, n)))` means the first
+    /// `n` bytes of `input` were the response head and `input[n..]` (frames
+    /// the server sent right after it) belongs to the connection.
+    ///
+    /// The response is validated per RFC 6455 §4.1: status 101 (otherwise
+    /// [`HandshakeError::UnexpectedStatus`] with the head and the body bytes
+    /// that came with it), `Upgrade: websocket`, `Connection: Upgrade`, a
+    /// matching `Sec-WebSocket-Accept`, a subprotocol that was offered (or
+    /// none) and only extensions that were offered.
+    pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
+        let read = self
+            .reader
+            .feed(input, Kind::Response)
+            .map_err(|e| match e {
+                HandshakeError::HeadTooLarge { limit } => {
+                    HandshakeError::ResponseTooLarge { limit }
+                }
+                HandshakeError::TooManyHeaders { limit } => {
+                    HandshakeError::ResponseTooManyHeaders { limit }
+                }
+                HandshakeError::MalformedHead(e) => HandshakeError::MalformedResponse(e),
+                e => e,
+            })?;
+        let Some((p, used)) = read else {
+            return Ok(None);
+        };
+        let response = Response {
+            headers: p.headers,
+            status: p.status,
+            reason: p.first,
+            version: p.version,
+        };
+        if response.status != 101 {
+            return Err(HandshakeError::UnexpectedStatus {
+                response: Box::new(response),
+                body: input.get(used..).unwrap_or(&[]).to_vec(),
+            });
+        }
+        self.check(&response)?;
+        Ok(Some((response, used)))
+    }
+
+    fn check(&self, r: &Response) -> Result<(), HandshakeError> {
+        let h = &r.headers;
+        if !h.contains_token("upgrade", "websocket") {
+            return Err(HandshakeError::ResponseUpgrade);
+        }
+        if !h.contains_token("connection", "upgrade") {
+            return Err(HandshakeError::ResponseConnection);
+        }
+        match h.get("sec-websocket-accept") {
+            None => return Err(HandshakeError::MissingAccept),
+            Some(a) if a != self.expected_accept || h.count("sec-websocket-accept") != 1 => {
+                return Err(HandshakeError::AcceptMismatch)
+            }
+            Some(_) => {}
+        }
+        let mut ok = Ok(());
+        for value in h.get_all("sec-websocket-extensions") {
+            headers::parse_extensions(value, |ev| {
+                if let ExtEvent::Ext(name) = ev {
+                    if ok.is_ok()
+                        && !self
+                            .extension_names
+                            .iter()
+                            .any(|o| o.eq_ignore_ascii_case(name))
+                    {
+                        ok = Err(HandshakeError::ExtensionNotOffered(String::from(name)));
+                    }
+                }
+            })
+            .map_err(|_| HandshakeError::MalformedResponseExtensions)?;
+        }
+        ok?;
+        let mut protocols = h.get_all("sec-websocket-protocol");
+        if let Some(p) = protocols.next() {
+            // Sec-WebSocket-Protocol-Server = token (RFC 6455 §4.3).
+            if protocols.next().is_some()
+                || !is_token(p)
+                || !self.subprotocols.iter().any(|o| o.as_bytes() == p)
+            {
+                return Err(HandshakeError::ResponseSubprotocol);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many times the HTTP parser has run (at most once).
+    /// (Instrumentation for tests and fuzz targets; not part of the API.)
+    #[doc(hidden)]
+    pub fn parse_calls(&self) -> usize {
+        self.reader.parses()
+    }
+}
