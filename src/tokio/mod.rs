@@ -72,6 +72,7 @@
 //!   the peer.
 
 mod client;
+mod inner;
 mod server;
 mod split;
 mod stream;

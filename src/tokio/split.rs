@@ -1,4 +1,4 @@
-//! A [`WebSocketStream`] split into a [`Reader`] and a [`Writer`] for two
+//! A [`WebSocketStream`](super::WebSocketStream) split into a [`Reader`] and a [`Writer`] for two
 //! (or more) tasks.
 //!
 //! # Design: one `std::sync::Mutex`, never held across an await
@@ -39,7 +39,7 @@ use std::task::{ready, Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
-use super::stream::{lock, Inner, Timer, WebSocketStream, WriteWaker};
+use super::inner::{lock, Inner, Timer, WriteWaker};
 use crate::adapter::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
@@ -50,15 +50,15 @@ struct Shared<S> {
     ww: WriteWaker,
 }
 
-/// The reading half of a split [`WebSocketStream`]. Its reads answer Pings,
+/// The reading half of a split [`WebSocketStream`](super::WebSocketStream). Its reads answer Pings,
 /// echo Close frames and send keepalive Pings, and write those replies
-/// themselves. Cancel-safe like [`WebSocketStream::read`].
+/// themselves. Cancel-safe like [`WebSocketStream::read`](super::WebSocketStream::read).
 pub struct Reader<S> {
     shared: Arc<Shared<S>>,
     timer: Timer,
 }
 
-/// The writing half of a split [`WebSocketStream`]. Clone it to send from
+/// The writing half of a split [`WebSocketStream`](super::WebSocketStream). Clone it to send from
 /// several tasks; each frame is queued and written whole. (A message sent
 /// in fragments must come from one task at a time.)
 pub struct Writer<S> {
@@ -85,10 +85,12 @@ impl<S> std::fmt::Debug for Writer<S> {
     }
 }
 
+/// The halves of a [`WebSocketStream`](super::WebSocketStream)(super::WebSocketStream)'s parts.
 pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: WebSocketStream<S>,
+    inner: Inner<S>,
+    ww: WriteWaker,
+    timer: Timer,
 ) -> (Writer<S>, Reader<S>) {
-    let (inner, ww, timer) = ws.into_inner();
     let shared = Arc::new(Shared {
         inner: Mutex::new(inner),
         ww: ww.shared(),
@@ -163,7 +165,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Waits for room below the high-water mark, queues with `f`, flushes.
-    /// Cancelled sends: as for [`WebSocketStream`], all or nothing.
+    /// Cancelled sends: as for [`WebSocketStream`](super::WebSocketStream), all or nothing.
     async fn send_with(
         &self,
         f: impl FnOnce(&mut Inner<S>) -> Result<(), Error>,
@@ -234,7 +236,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 }
 
-/// As for [`WebSocketStream`]'s `Sink`.
+/// As for [`WebSocketStream`](super::WebSocketStream)'s `Sink`.
 impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for Writer<S> {
     type Error = Error;
 
