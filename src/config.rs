@@ -47,7 +47,9 @@ pub struct Config {
     pub read_buffer_size: usize,
     /// Largest read the receive buffer offers at once under load (it doubles
     /// from `read_buffer_size` while reads keep filling it). A frame being
-    /// received whole may need more. Default: 64 KiB.
+    /// received whole may need more. Default: 128 KiB (a burst of small
+    /// messages takes a few reads per megabyte; the buffer goes back to
+    /// `read_buffer_size` when traffic drops).
     pub max_read_size: usize,
     /// Deliver data messages as [`Event::Fragment`](crate::Event::Fragment)s
     /// — the payload bytes as they arrive — instead of reassembled messages,
@@ -70,7 +72,7 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(10),
             read_buffer_size: 1024,
-            max_read_size: 64 << 10,
+            max_read_size: 128 << 10,
             buffer_retain: 1024,
             stream_fragments: false,
         }

@@ -381,6 +381,38 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
+    /// Queues any [`Message`] without writing it (unless more than the
+    /// high-water mark, 64 KiB, is already queued: then the queue is written
+    /// out first, so memory stays bounded). [`flush`](Self::flush) writes
+    /// everything queued, in as few (vectored) writes as the stream takes;
+    /// so does the next `send`, and the next read that has to wait for the
+    /// peer. The way to send many messages in few system calls, as
+    /// tungstenite's `write` + `flush`.
+    ///
+    /// ```
+    /// use rfc6455::blocking::WebSocket;
+    /// use rfc6455::{Config, Connection, Message};
+    ///
+    /// let mut ws = WebSocket::from_connection(Vec::<u8>::new().into_io(), Connection::server(Config::default()));
+    /// # trait IntoIo { fn into_io(self) -> std::io::Cursor<Vec<u8>>; }
+    /// # impl IntoIo for Vec<u8> { fn into_io(self) -> std::io::Cursor<Vec<u8>> { std::io::Cursor::new(self) } }
+    /// for i in 0..3 {
+    ///     ws.write(Message::Text(format!("line {i}")))?;
+    /// }
+    /// assert!(ws.get_ref().get_ref().is_empty()); // nothing written yet
+    /// ws.flush()?;
+    /// assert_eq!(ws.get_ref().get_ref().len(), 3 * 8);
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
+    pub fn write(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
+        if !self.driver.has_room(&self.conn) {
+            self.flush()?;
+        }
+        let now = self.now();
+        self.driver.send(&mut self.conn, message.borrow(), now)?;
+        Ok(())
+    }
+
     /// Sends any [`Message`], owned or borrowed (`ws.send(msg)` as with
     /// tungstenite); a `Close` starts the closing handshake (see
     /// [`close`](Self::close) to also wait for its end).

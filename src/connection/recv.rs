@@ -45,7 +45,11 @@ impl Connection {
             }
             return &mut self.rx[..];
         }
-        let mut need = MIN_SPARE;
+        // Offer at least half the read size: a buffer that still holds the
+        // start of a frame (small frames straddle every read) is compacted,
+        // and grown to the read size, rather than offering only the few
+        // bytes left behind the partial frame.
+        let mut need = MIN_SPARE.max(self.read_size / 2);
         let mut cap = usize::MAX;
         if let Some(f) = &self.frame {
             if f.in_place {
