@@ -110,6 +110,14 @@ impl Outgoing {
         &mut self.buf[start..self.end]
     }
 
+    /// Appends bytes, copied, to be written after everything queued: the
+    /// part of a [directly written](crate::Connection::send_direct) frame
+    /// the transport did not take. Bytes that are not the rest of a frame
+    /// corrupt the stream.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.slot(bytes.len()).copy_from_slice(bytes);
+    }
+
     pub(crate) fn push_shared(&mut self, data: Arc<[u8]>) {
         self.queued += data.len();
         if !data.is_empty() {

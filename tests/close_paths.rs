@@ -16,6 +16,9 @@ use rfc6455::blocking::{self, ServerConfig};
 use rfc6455::close::OwnedCloseFrame;
 use rfc6455::{CloseCode, Config, Connection, Error, Event, Message, State};
 
+/// The tests that push 64 MiB at a server that hangs up run one at a time.
+static BIG_WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Codes that RFC 6455 §7.4 keeps off the wire, and some out of range.
 const FORBIDDEN: [u16; 7] = [0, 999, 1004, 1005, 1006, 1015, 5000];
 
@@ -129,6 +132,7 @@ fn blocking_close_and_send_refuse_forbidden_codes() {
 /// client, still writing it, gets the write error and then the 1009.
 #[test]
 fn blocking_client_hears_why_the_server_hung_up() {
+    let _one_at_a_time = BIG_WRITES.lock().unwrap_or_else(|e| e.into_inner());
     let mut config = ServerConfig::default();
     config.config.max_message_size = 1024;
     config.config.max_frame_size = 1024;
@@ -155,6 +159,7 @@ fn blocking_client_hears_why_the_server_hung_up() {
 
 #[test]
 fn blocking_split_writer_failure_leaves_the_close_to_the_reader() {
+    let _one_at_a_time = BIG_WRITES.lock().unwrap_or_else(|e| e.into_inner());
     let mut config = ServerConfig::default();
     config.config.max_message_size = 1024;
     config.config.max_frame_size = 1024;
@@ -230,8 +235,12 @@ mod tokio_adapter {
         server.await.unwrap();
     }
 
+    // The guard only orders this test against the blocking ones (other
+    // threads); nothing on this test's own runtime takes it.
+    #[allow(clippy::await_holding_lock)]
     #[tokio::test]
     async fn tokio_client_hears_why_the_server_hung_up() {
+        let _one_at_a_time = BIG_WRITES.lock().unwrap_or_else(|e| e.into_inner());
         let mut config = ws::ServerConfig::default();
         config.config.max_message_size = 1024;
         config.config.max_frame_size = 1024;

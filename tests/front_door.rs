@@ -111,3 +111,82 @@ fn queued_messages_leave_in_few_writes() {
     ws.send(Message::Text("now".into())).unwrap();
     assert_eq!(ws.get_ref().writes, writes + 1);
 }
+
+/// A large server message is written from the caller's buffer: header and
+/// payload in one vectored write, nothing copied into the queue.
+#[test]
+fn a_large_server_message_is_written_without_joining_header_and_payload() {
+    let payload = vec![0x5a; 1 << 20];
+    let mut ws = WebSocket::from_connection(
+        Counted::new(Vec::new()),
+        Connection::server(Config::default()),
+    );
+    ws.send_binary(&payload).unwrap();
+    assert_eq!(ws.get_ref().writes, 1);
+    assert_eq!(ws.connection().output_len(), 0);
+    let out = &ws.get_ref().output;
+    assert_eq!(&out[..10], &[0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]);
+    assert_eq!(&out[10..], &payload[..]);
+    assert_eq!(
+        ws.connection().buffer_capacity(),
+        0,
+        "no queue buffer was grown for it"
+    );
+}
+
+/// A stream that takes at most `limit` bytes, then would block once.
+struct Stingy {
+    taken: Vec<u8>,
+    limit: usize,
+    blocked: bool,
+}
+
+impl Read for Stingy {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Write for Stingy {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.blocked && self.taken.len() >= self.limit {
+            self.blocked = true;
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(4096);
+        self.taken.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// On a non-blocking stream, what a direct write could not finish is
+/// queued and goes out, first, with the next flush: the frame arrives whole.
+#[test]
+fn a_direct_write_that_would_block_leaves_the_rest_queued() {
+    let payload: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    let stream = Stingy {
+        taken: Vec::new(),
+        limit: 10_000,
+        blocked: false,
+    };
+    let mut ws = WebSocket::from_connection(stream, Connection::server(Config::default()));
+    let e = ws.send_binary(&payload).unwrap_err();
+    assert!(e.is_would_block(), "{e:?}");
+    assert!(ws.connection().has_output());
+    ws.flush().unwrap();
+    ws.send_text("after").unwrap();
+    let mut server = Connection::client(Config::default());
+    server.feed(&ws.get_ref().taken);
+    assert_eq!(
+        server.next_message().unwrap(),
+        Some(Message::Binary(payload))
+    );
+    assert_eq!(
+        server.next_message().unwrap(),
+        Some(Message::Text("after".into()))
+    );
+}

@@ -10,6 +10,10 @@ use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};
 
+/// Messages at least this large, with nothing queued before them, are
+/// written straight from the caller's buffer (no copy into the queue).
+const DIRECT_MIN: usize = 16 << 10;
+
 /// Sets (or clears) a read timeout on a stream.
 pub(crate) type ReadTimeoutHook<S> = fn(&S, Option<Duration>) -> io::Result<()>;
 
@@ -347,14 +351,68 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Sends a text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.conn.send_text(text)?;
-        self.flush()
+        self.send_data(MessageKind::Text, text.as_bytes())
     }
 
     /// Sends a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.conn.send_binary(data)?;
+        self.send_data(MessageKind::Binary, data)
+    }
+
+    /// Sends a whole message (text already known to be UTF-8). A large one
+    /// with nothing queued before it is written straight from `data`,
+    /// header and payload in one vectored write, with no copy
+    /// ([`Connection::send_direct`]); otherwise it is queued and flushed.
+    fn send_data(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        if data.len() >= DIRECT_MIN && !self.conn.has_output() {
+            if let Some(header) = self.conn.send_direct_checked(kind, data)? {
+                return self.write_direct(header.as_bytes(), data);
+            }
+        }
+        match kind {
+            MessageKind::Text => self.conn.send_text_checked(data)?,
+            MessageKind::Binary => self.conn.send_binary(data)?,
+        }
         self.flush()
+    }
+
+    /// Writes a frame's header and payload from where they are; what the
+    /// stream does not take (it would block) is queued, to go out first.
+    fn write_direct(&mut self, header: &[u8], payload: &[u8]) -> Result<(), Error> {
+        let total = header.len() + payload.len();
+        let mut done = 0;
+        while done < total {
+            let written = if done < header.len() {
+                let parts = [IoSlice::new(&header[done..]), IoSlice::new(payload)];
+                self.stream.write_vectored(&parts)
+            } else {
+                self.stream.write(&payload[done - header.len()..])
+            };
+            match written {
+                Ok(0) => {
+                    self.driver.write_failed(&mut self.conn);
+                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_retry(&e) => {
+                    let out = self.conn.output();
+                    if done < header.len() {
+                        out.push_bytes(&header[done..]);
+                        out.push_bytes(payload);
+                    } else {
+                        out.push_bytes(&payload[done - header.len()..]);
+                    }
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    self.driver.write_failed(&mut self.conn);
+                    return Err(e.into());
+                }
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
     }
 
     /// Sends one fragment of a message sent in several frames; see
@@ -417,9 +475,15 @@ impl<S: Read + Write> WebSocket<S> {
     /// tungstenite); a `Close` starts the closing handshake (see
     /// [`close`](Self::close) to also wait for its end).
     pub fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
-        let now = self.now();
-        self.driver.send(&mut self.conn, message.borrow(), now)?;
-        self.flush()
+        match message.borrow() {
+            Message::Text(t) => self.send_text(t),
+            Message::Binary(b) => self.send_binary(b),
+            other => {
+                let now = self.now();
+                self.driver.send(&mut self.conn, other, now)?;
+                self.flush()
+            }
+        }
     }
 
     /// Closes gracefully (RFC 6455 §7.1.2): sends a Close frame (unless one

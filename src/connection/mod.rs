@@ -50,9 +50,9 @@ pub(crate) fn reserve_capped(v: &mut Vec<u8>, additional: usize, cap: usize) {
 pub(crate) enum DeflateState {}
 
 pub use event::{Event, Message, MessageKind};
-pub use send::encode_shared;
 #[cfg(feature = "deflate")]
 pub use send::encode_shared_compressed;
+pub use send::{encode_shared, DirectHeader};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

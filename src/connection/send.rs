@@ -19,6 +19,11 @@ impl Connection {
         self.send_checked(MessageKind::Text, text.as_bytes())
     }
 
+    /// [`send_text`](Self::send_text) for bytes known to be UTF-8.
+    pub(crate) fn send_text_checked(&mut self, text: &[u8]) -> Result<(), Error> {
+        self.send_checked(MessageKind::Text, text)
+    }
+
     /// Queues a binary message in one frame.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_message(MessageKind::Binary, data)
@@ -54,6 +59,69 @@ impl Connection {
             compress,
         );
         Ok(())
+    }
+
+    /// Sends a whole message without copying its payload: returns the
+    /// frame header, which the caller writes to the transport followed
+    /// immediately by `data` itself, before anything else. Returns
+    /// `Ok(None)`, having done nothing, when that cannot be done: for a
+    /// client (its frames are masked, which takes a copy; that copy is the
+    /// one pass [`send_message`](Self::send_message) makes anyway), when
+    /// bytes are already queued (they must go first), or when the message
+    /// would be compressed. Then use `send_message`.
+    ///
+    /// If the transport takes only part of the header and payload, queue
+    /// the rest with [`Outgoing::push_bytes`](crate::outgoing::Outgoing::push_bytes)
+    /// so that it goes out first. Worth it for large messages: a 1 MiB frame
+    /// is written with no copy at all.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// let payload = vec![7u8; 70_000];
+    /// let header = server.send_direct(MessageKind::Binary, &payload)?.expect("server, nothing queued");
+    /// assert_eq!(header.as_bytes(), &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
+    /// assert!(!server.has_output()); // the caller writes header and payload
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn send_direct(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<Option<DirectHeader>, Error> {
+        if kind == MessageKind::Text && core::str::from_utf8(data).is_err() {
+            return Err(Error::SendInvalidUtf8);
+        }
+        self.send_direct_checked(kind, data)
+    }
+
+    /// [`send_direct`](Self::send_direct) for a payload whose text, if any,
+    /// is known to be UTF-8.
+    pub(crate) fn send_direct_checked(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<Option<DirectHeader>, Error> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(Error::SendSequence);
+        }
+        if self.role == Role::Client || !self.out.is_empty() || self.should_compress(data.len()) {
+            return Ok(None);
+        }
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: opcode_of(kind),
+            mask: None,
+            payload_len: data.len() as u64,
+        };
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let len = header.encode(&mut bytes);
+        Ok(Some(DirectHeader {
+            bytes,
+            len: len as u8,
+        }))
     }
 
     /// Like [`send_message`](Self::send_message), but never compressed, even
@@ -400,6 +468,21 @@ fn encode_into(
         None => slot[hlen..].copy_from_slice(payload),
         // Masked while copying: one pass over the payload.
         Some(key) => crate::mask::mask_into(&mut slot[hlen..], payload, key, 0),
+    }
+}
+
+/// The header of a frame whose payload the caller writes itself (see
+/// [`Connection::send_direct`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl DirectHeader {
+    /// The header's bytes (2 to 10 for a server frame).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 
