@@ -2,9 +2,10 @@
 """Print the benchmark ratio table from criterion's estimates.
 
 Reads <criterion dir>/**/new/{estimates,benchmark}.json as written by
-`cargo bench --bench core` (and `--bench handshake`, `--bench echo`,
-`--features tokio --bench async_echo`), and prints, for each workload, our
-throughput divided by the comparison's throughput (tungstenite's,
+`cargo bench -p rfc6455-bench --bench core` (and `--bench handshake`,
+`--bench echo`, `--bench deflate`, `--bench async_echo`; the benchmarks are
+the workspace member bench/, writing to the workspace's target/), and
+prints, for each workload, our throughput divided by the comparison's throughput (tungstenite's,
 fastwebsockets', or a floor's). Both sides of a ratio are functions of the
 same criterion group, so they come from the same run. Rows marked as costs
 (server CPU per message) print our cost divided by the reference's, and
@@ -25,7 +26,8 @@ ratio per baseline (that is, per run) and prints their median with the
 min..max spread: on a shared, noisy machine, repeating the runs and taking
 the median ratio is what makes the table reproducible.
 
-CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion.
+CRITERION_DIR defaults to $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion,
+else target/criterion at the repository root (wherever this is run from).
 Rows whose benchmarks have not been run are skipped. Exit status is 1 when a
 ratio with a target misses it (so a script can gate on it), 0 otherwise.
 """
@@ -149,7 +151,9 @@ def fmt_thrpt(seconds, thrpt):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    default = os.environ.get("CRITERION_HOME") or os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target")), "criterion")
     ap.add_argument("root", nargs="?", default=default)
     ap.add_argument("--stat", choices=["min", "median", "mean"], default="median",
                     help="median (default) or mean: criterion's estimates; min: the fastest sample")

@@ -21,7 +21,7 @@
 //! `scripts/bench_ratios.py --baselines ...`.
 //!
 //! ```text
-//! cargo bench --bench echo -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p rfc6455-bench --bench echo -- --warm-up-time 1 --measurement-time 3
 //! python3 scripts/bench_ratios.py
 //! ```
 

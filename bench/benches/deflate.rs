@@ -3,7 +3,7 @@
 //! same payloads — the floor. The protocol layer (framing, tail handling,
 //! masking, UTF-8, copies) should cost at most 10%: ratio ≥ 0.9.
 //!
-//! `cargo bench --bench deflate`; `python3 scripts/bench_ratios.py` prints the
+//! `cargo bench -p rfc6455-bench --bench deflate`; `python3 scripts/bench_ratios.py` prints the
 //! ratios. It also prints, once, the bytes on the wire for the chat workload
 //! with and without compression.
 

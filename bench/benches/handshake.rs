@@ -12,11 +12,11 @@
 //!   `WebSocket`, including its 128 KiB read buffer). For information.
 //!
 //! ```text
-//! cargo bench --bench handshake -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p rfc6455-bench --bench handshake -- --warm-up-time 1 --measurement-time 3
 //! python3 scripts/bench_ratios.py
 //! ```
 //!
-//! Times are the thread's CPU time, as in `benches/core.rs`
+//! Times are the thread's CPU time, as in `bench/benches/core.rs`
 //! (`RFC6455_BENCH_CLOCK=wall` for wall-clock time).
 
 #[path = "common/clock.rs"]

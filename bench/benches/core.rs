@@ -9,16 +9,16 @@
 //!
 //! ```text
 //! # one run
-//! cargo bench --bench core -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p rfc6455-bench --bench core -- --warm-up-time 1 --measurement-time 3
 //! python3 scripts/bench_ratios.py
 //! # on a shared machine: several short runs, median of the per-run ratios
 //! for i in 1 2 3 4 5; do
-//!   cargo bench --bench core -- --warm-up-time 0.5 --measurement-time 1.5 --save-baseline r$i
+//!   cargo bench -p rfc6455-bench --bench core -- --warm-up-time 0.5 --measurement-time 1.5 --save-baseline r$i
 //! done
 //! python3 scripts/bench_ratios.py --baselines r1,r2,r3,r4,r5
 //! ```
 //!
-//! Times are the benchmark thread's CPU time (`benches/common/clock.rs`),
+//! Times are the benchmark thread's CPU time (`bench/benches/common/clock.rs`),
 //! so time spent descheduled while other processes run does not count;
 //! `RFC6455_BENCH_CLOCK=wall` measures wall-clock time instead.
 //!

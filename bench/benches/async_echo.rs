@@ -54,7 +54,7 @@
 //!   machine (`fastwebsockets_hyper` has no place here: its stream comes
 //!   from hyper).
 //!
-//! After the criterion groups (in `--bench` mode only) the benchmark prints
+//! After the criterion groups (in `--bench` mode only, not with `-- --test`) the benchmark prints
 //! server CPU per message from `/proc/<pid>/stat` (`utime + stime`; also
 //! the threads' schedstat run time, exact to the ns) over fixed rounds of
 //! window-1 echo, then of window-8 echo, `RFC6455_ASYNC_ECHO_CPU_MSGS` messages per connection
@@ -75,7 +75,7 @@
 //! The machine is shared: only ratios from the same run mean anything.
 //!
 //! ```text
-//! cargo bench --features tokio --bench async_echo
+//! cargo bench -p rfc6455-bench --bench async_echo
 //! python3 scripts/bench_ratios.py
 //! ```
 
@@ -455,14 +455,34 @@ fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
     (m, v[0], v[v.len() - 1])
 }
 
-/// Where criterion writes (`CRITERION_HOME`, else the target directory's
-/// `criterion`), for the rounds' summary.
+/// Where criterion writes, for the rounds' summary: `CRITERION_HOME`, else
+/// the target directory's `criterion`, the target directory found as
+/// criterion finds it (`CARGO_TARGET_DIR`, else `cargo metadata`'s, which
+/// is the workspace's, not this package's: the benchmark runs in `bench/`),
+/// falling back to the workspace root's `target`.
 fn criterion_dir() -> std::path::PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
-    std::path::Path::new(&target).join("criterion")
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(cargo_metadata_target_dir)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
+    target.join("criterion")
+}
+
+/// `target_directory` from `cargo metadata` (run with `$CARGO`, as criterion
+/// does).
+fn cargo_metadata_target_dir() -> Option<std::path::PathBuf> {
+    let out = Command::new(std::env::var_os("CARGO")?)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let json = String::from_utf8(out.stdout).ok()?;
+    let key = "\"target_directory\":\"";
+    let rest = &json[json.find(key)? + key.len()..];
+    Some(rest[..rest.find('"')?].into())
 }
 
 /// Server CPU per message over fixed rounds of echo with `window` messages
@@ -787,7 +807,11 @@ fn main() {
         server_main(&role);
         return;
     }
-    let bench_mode = std::env::args().any(|a| a == "--bench");
+    // `cargo bench` passes `--bench`, also with criterion's `-- --test`
+    // (run each benchmark once): the rounds are skipped then, as under
+    // `cargo test --benches`.
+    let args: Vec<String> = std::env::args().collect();
+    let bench_mode = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
     let mut peers = Peers {
         peers: SERVERS.iter().map(|&n| (n, None)).collect(),
         rt: tokio::runtime::Builder::new_current_thread()
