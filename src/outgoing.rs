@@ -6,6 +6,25 @@
 //! connections neither re-encodes nor copies the payload per connection.
 //! The caller writes [`Outgoing::chunks`] (vectored, in order) and reports
 //! what was written with [`Outgoing::consume`].
+//!
+//! [`encode_shared`] (and, with permessage-deflate, `encode_shared_compressed`)
+//! make a [`SharedFrame`]; both are here, beside the type.
+//!
+//! ```
+//! use rfc6455::outgoing::encode_shared;
+//! use rfc6455::{Config, Connection, MessageKind};
+//! let frame = encode_shared(MessageKind::Text, b"to all");
+//! let mut room: Vec<Connection> = (0..3).map(|_| Connection::server(Config::default())).collect();
+//! for conn in &mut room {
+//!     conn.send_shared(&frame)?; // queued by reference: no copy per connection
+//! }
+//! assert_eq!(room[2].output_len(), frame.as_bytes().len());
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+
+pub use crate::connection::encode_shared;
+#[cfg(feature = "deflate")]
+pub use crate::connection::encode_shared_compressed;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -19,8 +38,6 @@ use alloc::vec::Vec;
 /// Made by [`encode_shared`] (one uncompressed frame) or, with
 /// permessage-deflate, `encode_shared_compressed` (the same frame plus a
 /// compressed encoding made once, for every connection that can take it).
-///
-/// [`encode_shared`]: crate::connection::encode_shared
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedFrame {
     pub(crate) bytes: Arc<[u8]>,
