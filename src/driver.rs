@@ -82,14 +82,131 @@
 
 use core::time::Duration;
 
+/// The caller's clock, read only when the driver needs it (a timer is
+/// armed, a Close is sent): a [`Duration`] already read, or a function
+/// that reads it (`|| epoch.elapsed()`). Reading a clock costs tens of
+/// nanoseconds, as much as decoding a small frame; with no timer armed a
+/// burst of buffered events never reads it.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use rfc6455::driver::Clock;
+/// let epoch = Instant::now();
+/// let mut lazy = || epoch.elapsed();
+/// assert!(lazy.now() < Duration::from_secs(60));
+/// let mut fixed = Duration::from_secs(5);
+/// assert_eq!(fixed.now(), Duration::from_secs(5));
+/// ```
+pub trait Clock {
+    /// The time now, from the caller's epoch.
+    fn now(&mut self) -> Duration;
+}
+
+impl Clock for Duration {
+    fn now(&mut self) -> Duration {
+        *self
+    }
+}
+
+impl<F: FnMut() -> Duration> Clock for F {
+    fn now(&mut self) -> Duration {
+        self()
+    }
+}
+
 use crate::close::CloseCode;
 use crate::connection::{Connection, Message, State};
 use crate::error::Error;
 
-/// Default [`high water`](Driver::with_high_water) mark: 64 KiB.
-pub const DEFAULT_HIGH_WATER: usize = 64 << 10;
+/// Default [`high water`](Driver::with_high_water) mark: 128 KiB.
+///
+/// ```
+/// use rfc6455::driver::{Driver, DEFAULT_HIGH_WATER};
+/// assert_eq!(Driver::new().high_water(), DEFAULT_HIGH_WATER);
+/// assert_eq!(DEFAULT_HIGH_WATER, 128 << 10);
+/// ```
+pub const DEFAULT_HIGH_WATER: usize = 128 << 10;
 
 /// What an adapter does next to get an event; see the [module docs](self).
+///
+/// Each step, carried out over a blocking stream: this is a whole (if
+/// minimal) adapter's read.
+///
+/// ```
+/// use std::io::{self, Read, Write};
+/// use std::time::Instant;
+/// use rfc6455::driver::{Driver, FlushStep, ReadStep};
+/// use rfc6455::{Config, Connection, Event, Message};
+///
+/// type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+///
+/// fn read(
+///     stream: &mut (impl Read + Write),
+///     conn: &mut Connection,
+///     driver: &mut Driver,
+///     epoch: Instant, // the adapter's clock
+/// ) -> Result<Message> {
+///     driver.start_read(conn);
+///     loop {
+///         let step = match driver.poll_read(conn, epoch.elapsed(), false) {
+///             Ok(step) => step,
+///             Err(e) => {
+///                 let _ = flush(stream, conn, driver); // the Close the failure queued
+///                 return Err(e.into());
+///             }
+///         };
+///         match step {
+///             ReadStep::Deliver { write_first } => {
+///                 if write_first {
+///                     flush(stream, conn, driver)?; // a Pong, the Close echo
+///                 }
+///                 return Ok(conn.event().expect("an event is ready").to_message());
+///             }
+///             ReadStep::Write | ReadStep::WaitWritable => flush(stream, conn, driver)?,
+///             ReadStep::Shutdown => driver.shutdown_done(), // after shutting the stream down
+///             ReadStep::Closed => return Err("the connection is closed".into()),
+///             ReadStep::Read { deadline: _ } => {
+///                 // (A real adapter also wakes up by `deadline`, for the timers.)
+///                 let n = stream.read(conn.read_buf())?;
+///                 driver.commit_read(conn, n, epoch.elapsed());
+///             }
+///         }
+///     }
+/// }
+///
+/// fn flush(stream: &mut impl Write, conn: &mut Connection, driver: &mut Driver) -> io::Result<()> {
+///     loop {
+///         match driver.poll_flush(conn) {
+///             FlushStep::Write => {
+///                 let n = stream.write(conn.output().front())?;
+///                 conn.output().consume(n);
+///             }
+///             FlushStep::Flush => stream.flush()?,
+///             FlushStep::Shutdown => driver.shutdown_done(), // after shutting the stream down
+///             FlushStep::Done => return Ok(()),
+///         }
+///     }
+/// }
+///
+/// // An in-memory stream: what the client sent, and what the server writes.
+/// # struct Pipe { input: io::Cursor<Vec<u8>>, output: Vec<u8> }
+/// # impl Read for Pipe { fn read(&mut self, b: &mut [u8]) -> io::Result<usize> { self.input.read(b) } }
+/// # impl Write for Pipe {
+/// #     fn write(&mut self, b: &[u8]) -> io::Result<usize> { self.output.write(b) }
+/// #     fn flush(&mut self) -> io::Result<()> { Ok(()) }
+/// # }
+/// let mut client = Connection::client(Config::default());
+/// client.send_text("hello")?;
+/// client.send_ping(b"?")?;
+/// let mut stream = Pipe { input: io::Cursor::new(client.take_output()), output: Vec::new() };
+///
+/// let (mut server, mut driver, epoch) = (Connection::server(Config::default()), Driver::new(), Instant::now());
+/// assert_eq!(read(&mut stream, &mut server, &mut driver, epoch)?, Message::Text("hello".into()));
+/// assert_eq!(read(&mut stream, &mut server, &mut driver, epoch)?, Message::Ping(b"?".to_vec()));
+/// client.feed(&stream.output); // the Pong went out with its Ping
+/// assert_eq!(client.next_event()?, Some(Event::Pong(b"?")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub enum ReadStep {
@@ -123,6 +240,33 @@ pub enum ReadStep {
 
 /// What an adapter does next to write what is queued; see the
 /// [module docs](self).
+///
+/// ```
+/// use rfc6455::driver::{Driver, FlushStep};
+/// use rfc6455::{Config, Connection};
+///
+/// let mut conn = Connection::server(Config::default());
+/// let mut driver = Driver::new();
+/// conn.send_text("one")?;
+/// conn.send_text("two")?;
+///
+/// let mut transport = Vec::new();
+/// loop {
+///     match driver.poll_flush(&mut conn) {
+///         FlushStep::Write => {
+///             let bytes = conn.output().front();
+///             let n = bytes.len(); // a real transport may take less
+///             transport.extend_from_slice(bytes);
+///             conn.output().consume(n);
+///         }
+///         FlushStep::Flush => {} // flush the transport
+///         FlushStep::Shutdown => driver.shutdown_done(), // shut it down, then report
+///         FlushStep::Done => break,
+///     }
+/// }
+/// assert_eq!(transport, b"\x81\x03one\x81\x03two");
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub enum FlushStep {
@@ -139,6 +283,28 @@ pub enum FlushStep {
 
 /// The loop between a [`Connection`] and a transport, minus the I/O: see
 /// the [module docs](self). One per connection, kept beside it.
+///
+/// A whole read carried out over a blocking stream is under [`ReadStep`],
+/// a whole flush under [`FlushStep`]. Adapters keep one beside each
+/// connection:
+///
+/// ```
+/// use rfc6455::driver::Driver;
+/// use rfc6455::{Config, Connection};
+///
+/// struct MyAdapter<S> {
+///     stream: S,
+///     conn: Connection,
+///     driver: Driver,
+/// }
+/// let adapter = MyAdapter {
+///     stream: std::io::Cursor::new(Vec::<u8>::new()),
+///     conn: Connection::server(Config::default()),
+///     driver: Driver::with_high_water(16 << 10),
+/// };
+/// assert!(adapter.driver.has_room(&adapter.conn));
+/// # let _ = adapter.stream;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Driver {
     /// Bytes the application had queued when the current read began:
@@ -159,12 +325,29 @@ impl Default for Driver {
 
 impl Driver {
     /// A driver with the [`DEFAULT_HIGH_WATER`] mark.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// let driver = Driver::new();
+    /// assert_eq!(driver.high_water(), rfc6455::driver::DEFAULT_HIGH_WATER);
+    /// assert!(!driver.is_shut_down());
+    /// ```
     pub fn new() -> Self {
         Self::with_high_water(DEFAULT_HIGH_WATER)
     }
 
     /// A driver whose sends wait, and whose reads pause, while more than
     /// `high_water` bytes are queued and the transport does not take them.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// let driver = Driver::with_high_water(1024);
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_binary(&[0; 2000])?;
+    /// assert!(!driver.has_room(&conn)); // a send waits until the transport takes some
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn with_high_water(high_water: usize) -> Self {
         Driver {
             queued: 0,
@@ -175,22 +358,55 @@ impl Driver {
     }
 
     /// The high-water mark.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// assert_eq!(Driver::with_high_water(4096).high_water(), 4096);
+    /// ```
     pub fn high_water(&self) -> usize {
         self.high_water
     }
 
     /// Sets the high-water mark.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// let mut driver = Driver::new();
+    /// driver.set_high_water(1 << 20);
+    /// assert_eq!(driver.high_water(), 1 << 20);
+    /// ```
     pub fn set_high_water(&mut self, bytes: usize) {
         self.high_water = bytes;
     }
 
     /// Whether a send may queue more without waiting: at most the
     /// high-water mark is queued.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// let driver = Driver::with_high_water(100);
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_binary(&[0; 98])?; // 100 bytes with the header
+    /// assert!(driver.has_room(&conn)); // at the mark: room
+    /// conn.send_binary(&[0])?;
+    /// assert!(!driver.has_room(&conn)); // past it: wait
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn has_room(&self, conn: &Connection) -> bool {
         conn.output_len() <= self.high_water
     }
 
     /// Whether the transport was shut down (or found unwritable).
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// let mut driver = Driver::new();
+    /// let mut conn = Connection::server(Config::default());
+    /// driver.write_failed(&mut conn); // e.g. a broken pipe
+    /// assert!(driver.is_shut_down());
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.shut_down
     }
@@ -199,6 +415,21 @@ impl Driver {
     /// until the read has to wait for the peer; what the connection queues
     /// while this read goes on (a Pong, the Close echo, a keepalive Ping)
     /// is a reply, written with the event that caused it.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::driver::ReadStep;
+    ///
+    /// let mut conn = Connection::server(Config::default());
+    /// let mut driver = Driver::new();
+    /// conn.send_text("queued by the application")?;
+    /// driver.start_read(&conn);
+    /// // Nothing to deliver: the read must wait, so what is queued goes first.
+    /// assert_eq!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Write);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn start_read(&mut self, conn: &Connection) {
         self.queued = conn.output_len();
     }
@@ -210,10 +441,31 @@ impl Driver {
     /// [`Connection::next_event`]): write what is queued as far as the
     /// transport takes it (the Close frame the failure queued), then report
     /// the error.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::driver::ReadStep;
+    /// use rfc6455::Event;
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_ping(b"?")?;
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    ///
+    /// driver.start_read(&conn);
+    /// let step = driver.poll_read(&mut conn, Duration::ZERO, false)?;
+    /// assert!(matches!(step, ReadStep::Read { deadline: None })); // no timers set
+    /// driver.feed(&mut conn, &client.take_output(), Duration::ZERO);
+    /// let step = driver.poll_read(&mut conn, Duration::ZERO, false)?;
+    /// assert_eq!(step, ReadStep::Deliver { write_first: true }); // the Pong is queued
+    /// assert_eq!(conn.event(), Some(Event::Ping(b"?")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn poll_read(
         &mut self,
         conn: &mut Connection,
-        now: Duration,
+        mut now: impl Clock,
         write_blocked: bool,
     ) -> Result<ReadStep, Error> {
         loop {
@@ -238,9 +490,13 @@ impl Driver {
                 return Ok(ReadStep::Closed);
             }
             let deadline = conn.poll_timeout();
-            if deadline.is_some_and(|d| now >= d) {
-                conn.handle_timeout(now);
-                continue;
+            // The clock is read only with a timer armed.
+            if let Some(d) = deadline {
+                let t = now.now();
+                if t >= d {
+                    conn.handle_timeout(t);
+                    continue;
+                }
             }
             return Ok(ReadStep::Read { deadline });
         }
@@ -249,6 +505,24 @@ impl Driver {
     /// Reports a read of `n` bytes into [`Connection::read_buf`] (0: the
     /// transport's end of stream), then brings the connection's clock to
     /// `now` before the bytes are decoded (frames are stamped with it).
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use rfc6455::Event;
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("hi")?;
+    /// let mut transport = std::io::Cursor::new(client.take_output());
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// let n = transport.read(conn.read_buf()).unwrap(); // straight into the connection
+    /// driver.commit_read(&mut conn, n, Duration::ZERO);
+    /// assert_eq!(conn.next_event()?, Some(Event::Text("hi")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn commit_read(&mut self, conn: &mut Connection, n: usize, now: Duration) {
         if n == 0 {
             conn.feed_eof();
@@ -260,6 +534,18 @@ impl Driver {
 
     /// Reports that reading failed: the transport is gone both ways
     /// ([`Connection::abort`]).
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::driver::ReadStep;
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// driver.read_failed(&mut conn); // e.g. a connection reset
+    /// assert_eq!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Closed);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn read_failed(&mut self, conn: &mut Connection) {
         conn.abort();
         self.shut_down = true;
@@ -268,6 +554,23 @@ impl Driver {
     /// Reports that writing failed: nothing more can be sent, but what the
     /// peer already sent (its Close, with the reason it hung up) is still
     /// read and delivered ([`Connection::write_failed`]).
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::driver::ReadStep;
+    /// use rfc6455::{CloseCode, Event};
+    ///
+    /// let (mut conn, mut driver) = (Connection::client(Config::default()), Driver::new());
+    /// conn.send_binary(&[0; 10])?;
+    /// driver.write_failed(&mut conn); // the server hung up; what did it say?
+    /// driver.feed(&mut conn, b"\x88\x02\x03\xf1", Duration::ZERO); // its Close: 1009
+    /// driver.start_read(&conn);
+    /// assert!(matches!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Deliver { .. }));
+    /// assert!(matches!(conn.event(), Some(Event::Close(c)) if c.code == Some(CloseCode::MESSAGE_TOO_BIG)));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn write_failed(&mut self, conn: &mut Connection) {
         conn.write_failed();
         self.shut_down = true;
@@ -276,6 +579,26 @@ impl Driver {
     /// Reports that the transport was shut down (after
     /// [`ReadStep::Shutdown`] or [`FlushStep::Shutdown`], whether or not the
     /// shutdown itself succeeded: the peer may be gone already).
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::driver::ReadStep;
+    /// use rfc6455::CloseCode;
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.close(CloseCode::NORMAL, "")?;
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// driver.feed(&mut conn, &client.take_output(), Duration::ZERO);
+    /// driver.start_read(&conn);
+    /// let _close = driver.poll_read(&mut conn, Duration::ZERO, false)?; // the Close, echoed
+    /// let _ = conn.take_output(); // (written)
+    /// assert_eq!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Shutdown);
+    /// driver.shutdown_done(); // the server closed TCP first (RFC 6455 §7.1.1)
+    /// assert_eq!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Closed);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn shutdown_done(&mut self) {
         self.shut_down = true;
     }
@@ -283,6 +606,23 @@ impl Driver {
     /// Reports `bytes` read into a buffer of the adapter's own (rather than
     /// into [`Connection::read_buf`]; empty: end of stream), as
     /// [`commit_read`](Self::commit_read) does.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::Event;
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("hi")?;
+    /// let my_buffer = client.take_output(); // read by the adapter, into its own buffer
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// driver.feed(&mut conn, &my_buffer, Duration::ZERO);
+    /// assert_eq!(conn.next_event()?, Some(Event::Text("hi")));
+    /// driver.feed(&mut conn, &[], Duration::ZERO); // end of stream
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn feed(&mut self, conn: &mut Connection, bytes: &[u8], now: Duration) {
         if bytes.is_empty() {
             conn.feed_eof();
@@ -296,11 +636,25 @@ impl Driver {
     /// connection's `send_*` methods do; a `Close` as [`close`](Self::close).
     /// The one place where every adapter's `send(&Message)` (and `Sink`)
     /// turns a message into frames.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::{Message, State};
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// driver.send(&mut conn, &Message::Text("hi".into()), Duration::ZERO)?;
+    /// driver.send(&mut conn, &Message::Close(None), Duration::ZERO)?; // starts closing
+    /// assert_eq!(conn.take_output(), b"\x81\x02hi\x88\x00");
+    /// assert_eq!(conn.state(), State::Closing);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send(
         &mut self,
         conn: &mut Connection,
         message: &Message,
-        now: Duration,
+        mut now: impl Clock,
     ) -> Result<(), Error> {
         match message {
             Message::Text(t) => conn.send_text(t),
@@ -308,8 +662,8 @@ impl Driver {
             Message::Ping(p) => conn.send_ping(p),
             Message::Pong(p) => conn.send_pong(p),
             Message::Fragment { kind, data, fin } => conn.send_fragment(*kind, data, *fin),
-            Message::Close(Some(f)) => self.close(conn, f.code, &f.reason, now),
-            Message::Close(None) => self.close(conn, None, "", now),
+            Message::Close(Some(f)) => self.close(conn, f.code, &f.reason, now.now()),
+            Message::Close(None) => self.close(conn, None, "", now.now()),
         }
     }
 
@@ -319,6 +673,23 @@ impl Driver {
     /// open, brings its clock to `now` (so the close timeout counts from
     /// here) and queues the Close. A connection already closing is left
     /// alone: closing twice is not an error.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    /// use rfc6455::{CloseCode, Error, State};
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// let now = Duration::from_secs(5);
+    /// assert_eq!(driver.close(&mut conn, Some(CloseCode::ABNORMAL), "", now), Err(Error::InvalidSendCode(1006)));
+    /// driver.close(&mut conn, Some(CloseCode::GOING_AWAY), "restarting", now)?;
+    /// driver.close(&mut conn, Some(CloseCode::NORMAL), "", now)?; // already closing: no-op
+    /// assert_eq!(conn.state(), State::Closing);
+    /// // The close timeout counts from `now`.
+    /// assert_eq!(conn.poll_timeout(), Some(now + Config::default().close_timeout));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn close(
         &mut self,
         conn: &mut Connection,
@@ -335,6 +706,20 @@ impl Driver {
     }
 
     /// The next step towards having written everything queued.
+    ///
+    /// ```
+    /// use rfc6455::driver::Driver;
+    /// use rfc6455::{Config, Connection};
+    /// use rfc6455::driver::FlushStep;
+    ///
+    /// let (mut conn, mut driver) = (Connection::server(Config::default()), Driver::new());
+    /// conn.send_text("hi")?;
+    /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Write);
+    /// let _ = conn.take_output(); // written
+    /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Flush); // once, after writing
+    /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Done);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn poll_flush(&mut self, conn: &mut Connection) -> FlushStep {
         if conn.has_output() && !self.shut_down {
             self.unflushed = true;

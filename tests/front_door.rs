@@ -98,14 +98,14 @@ fn queued_messages_leave_in_few_writes() {
         ws.write(Message::Text(format!("{i:016}"))).unwrap();
     }
     assert_eq!(ws.get_ref().writes, 0, "write only queues");
-    // Past the high-water mark (64 KiB) the queue is written out as it
-    // goes, in one write per 64 KiB.
+    // Past the high-water mark (128 KiB) the queue is written out as it
+    // goes, in one write per 128 KiB.
     for i in 100..100_000u32 {
         ws.write(Message::Text(format!("{i:016}"))).unwrap();
     }
     ws.flush().unwrap();
     let writes = ws.get_ref().writes;
-    assert!(writes <= 30, "{writes} writes for 1.8 MB");
+    assert!(writes <= 16, "{writes} writes for 1.8 MB");
     assert_eq!(ws.get_ref().output.len(), 100_000 * 18);
     // A lone message with `send` is written at once.
     ws.send(Message::Text("now".into())).unwrap();

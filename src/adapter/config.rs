@@ -30,7 +30,7 @@ pub struct ClientConfig {
     pub nodelay: bool,
     /// The connection's high-water mark (async adapters: sends wait, and
     /// reads pause, while more is queued and the stream takes nothing; see
-    /// [`Driver::has_room`](crate::driver::Driver::has_room)). Default: 64 KiB.
+    /// [`Driver::has_room`](crate::driver::Driver::has_room)). Default: 128 KiB.
     pub high_water: usize,
     /// Offer permessage-deflate (RFC 7692 §5.1) with these settings (unless
     /// `options` already carries an extension offer); `None` offers nothing.
@@ -83,7 +83,7 @@ pub struct ServerConfig {
     /// Disable Nagle's algorithm on the socket (TCP only). Default: `true`.
     pub nodelay: bool,
     /// The connection's high-water mark (async adapters; see
-    /// [`ClientConfig::high_water`]). Default: 64 KiB.
+    /// [`ClientConfig::high_water`]). Default: 128 KiB.
     pub high_water: usize,
     /// Accept permessage-deflate (RFC 7692) offers with these settings: the
     /// first offer they can accept is taken (§5.1); `None` declines
@@ -113,6 +113,14 @@ macro_rules! connection_setters {
         impl $ty {
             /// Sets [`Config::max_message_size`]: the largest message
             /// accepted (after decompression), 1009 beyond.
+            ///
+            /// ```
+            /// use rfc6455::adapter::{ClientConfig, ServerConfig};
+            /// let client = ClientConfig::default().max_message_size(1 << 20);
+            /// let server = ServerConfig::default().max_message_size(1 << 20);
+            /// assert_eq!(client.config.max_message_size, 1 << 20);
+            /// assert_eq!(server.config.max_message_size, 1 << 20);
+            /// ```
             pub fn max_message_size(mut self, bytes: usize) -> Self {
                 self.config.max_message_size = bytes;
                 self
@@ -120,6 +128,13 @@ macro_rules! connection_setters {
 
             /// Sets [`Config::max_frame_size`]: the largest frame accepted,
             /// 1009 beyond.
+            ///
+            /// ```
+            /// use rfc6455::adapter::{ClientConfig, ServerConfig};
+            /// let client = ClientConfig::default().max_frame_size(64 << 10);
+            /// let server = ServerConfig::default().max_frame_size(64 << 10);
+            /// assert_eq!(client.config.max_frame_size, server.config.max_frame_size);
+            /// ```
             pub fn max_frame_size(mut self, bytes: usize) -> Self {
                 self.config.max_frame_size = bytes;
                 self
@@ -127,12 +142,32 @@ macro_rules! connection_setters {
 
             /// Sets [`Config::ping_interval`]: a keepalive Ping after this
             /// long without traffic (`None`: never).
+            ///
+            /// ```
+            /// use std::time::Duration;
+            /// use rfc6455::adapter::{ClientConfig, ServerConfig};
+            /// let every_30s = Some(Duration::from_secs(30));
+            /// let client = ClientConfig::default().ping_interval(every_30s);
+            /// let server = ServerConfig::default().ping_interval(every_30s);
+            /// assert_eq!(client.config.ping_interval, every_30s);
+            /// assert_eq!(server.config.ping_interval, every_30s);
+            /// ```
             pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
                 self.config.ping_interval = interval;
                 self
             }
 
             /// Replaces the connection's settings as a whole.
+            ///
+            /// ```
+            /// use rfc6455::adapter::{ClientConfig, ServerConfig};
+            /// use rfc6455::Config;
+            /// let mut config = Config::default();
+            /// config.auto_pong = false; // the application answers Pings itself
+            /// let client = ClientConfig::default().with_config(config.clone());
+            /// let server = ServerConfig::default().with_config(config);
+            /// assert!(!client.config.auto_pong && !server.config.auto_pong);
+            /// ```
             pub fn with_config(mut self, config: Config) -> Self {
                 self.config = config;
                 self

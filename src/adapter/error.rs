@@ -59,18 +59,48 @@ pub enum Error {
 impl Error {
     /// Whether this is an I/O error that means "try again later"
     /// (`WouldBlock`, `TimedOut`): no data was lost, the call can be repeated.
+    ///
+    /// ```
+    /// use std::io;
+    /// use rfc6455::adapter::Error;
+    /// assert!(Error::from(io::Error::from(io::ErrorKind::WouldBlock)).is_would_block());
+    /// assert!(Error::from(io::Error::from(io::ErrorKind::TimedOut)).is_would_block());
+    /// assert!(!Error::from(io::Error::from(io::ErrorKind::ConnectionReset)).is_would_block());
+    /// ```
     pub fn is_would_block(&self) -> bool {
         matches!(self, Error::Io(e) if is_retry(e))
     }
 
     /// Whether this is [`Error::ConnectionClosed`], the normal end of a
     /// connection.
+    ///
+    /// ```
+    /// use rfc6455::adapter::Error;
+    /// # fn read() -> Result<rfc6455::Message, Error> { Err(Error::ConnectionClosed) }
+    /// // A read loop: stop quietly at the normal end, report anything else.
+    /// let outcome = loop {
+    ///     match read() {
+    ///         Ok(msg) => println!("{msg:?}"),
+    ///         Err(e) if e.is_closed() => break Ok(()),
+    ///         Err(e) => break Err(e),
+    ///     }
+    /// };
+    /// assert!(outcome.is_ok());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::ConnectionClosed)
     }
 
     /// The close code a protocol error was reported to the peer with
     /// (RFC 6455 §7.4.1), if it is one.
+    ///
+    /// ```
+    /// use rfc6455::adapter::Error;
+    /// use rfc6455::CloseCode;
+    /// let e = Error::from(rfc6455::Error::InvalidUtf8);
+    /// assert_eq!(e.close_code(), Some(CloseCode::INVALID_PAYLOAD));
+    /// assert_eq!(Error::HandshakeTimeout.close_code(), None); // not a protocol error
+    /// ```
     pub fn close_code(&self) -> Option<crate::CloseCode> {
         match self {
             Error::Protocol(e) => e.close_code(),

@@ -7,6 +7,23 @@
 //! The loop both adapters run is the core's [`driver`](crate::driver); the
 //! opening step both take (request in, response and connection out) is
 //! [`upgrade`](crate::upgrade).
+//!
+//! ```
+//! use std::time::Duration;
+//! use rfc6455::adapter::{ClientConfig, Error, ServerConfig};
+//!
+//! // `blocking::ServerConfig` (and `tokio::ServerConfig`) is this type.
+//! let server: rfc6455::blocking::ServerConfig =
+//!     ServerConfig::default().ping_interval(Some(Duration::from_secs(30)));
+//! let client = ClientConfig::default().max_message_size(1 << 20);
+//! # let _ = (server, client);
+//!
+//! // One error type: one handler for errors from either adapter.
+//! fn is_normal_end(e: &Error) -> bool {
+//!     e.is_closed()
+//! }
+//! assert!(is_normal_end(&rfc6455::blocking::Error::ConnectionClosed));
+//! ```
 
 mod config;
 mod error;

@@ -24,6 +24,36 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 
 /// Connects to a `ws://` URL with the given settings. For `wss://`, open the
 /// TLS stream yourself and use [`connect_over`].
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::blocking::{self, ClientConfig};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # std::thread::spawn(move || -> Result<(), blocking::Error> {
+/// #     let mut ws = blocking::accept(listener.accept()?.0)?;
+/// #     while let Ok(msg) = ws.read() {
+/// #         if msg.is_data() { ws.send(&msg)?; }
+/// #     }
+/// #     Ok(())
+/// # });
+///
+/// let mut config = ClientConfig::default()
+///     .max_message_size(1 << 20)
+///     .ping_interval(Some(Duration::from_secs(30)));
+/// config.handshake_timeout = Some(Duration::from_secs(5));
+/// # #[cfg(feature = "deflate")] {
+/// config.deflate = Some(rfc6455::deflate::DeflateConfig::default()); // offer compression
+/// # }
+///
+/// let (mut ws, response) = blocking::connect_with(&format!("ws://{addr}/chat"), &config)?;
+/// assert_eq!(response.status(), 101);
+/// # #[cfg(feature = "deflate")]
+/// assert!(ws.connection().deflate_enabled()); // the server took the offer
+/// ws.send_text("hello")?;
+/// assert_eq!(ws.read()?, "hello".into());
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn connect_with(
     url: &str,
     config: &ClientConfig,
@@ -73,6 +103,31 @@ pub fn connect_with(
 /// underneath) and a server that never answers fails with
 /// [`Error::HandshakeTimeout`]; over a stream without one, the read waits
 /// for the server.
+///
+/// ```
+/// use std::net::TcpStream;
+/// use std::time::Duration;
+/// use rfc6455::blocking::{self, ClientConfig};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?;
+/// # std::thread::spawn(move || -> Result<(), blocking::Error> {
+/// #     let mut ws = blocking::accept(listener.accept()?.0)?;
+/// #     while let Ok(msg) = ws.read() {
+/// #         if msg.is_data() { ws.send(&msg)?; }
+/// #     }
+/// #     Ok(())
+/// # });
+///
+/// // Any `Read + Write` the caller opened: for `wss://`, a TLS stream over
+/// // this socket; here the socket itself.
+/// let tcp = TcpStream::connect(addr)?;
+/// tcp.set_read_timeout(Some(Duration::from_secs(5)))?; // bounds the handshake
+/// let url = format!("ws://{addr}/chat"); // Host header and resource name
+/// let (mut ws, _response) = blocking::connect_over(tcp, &url, &ClientConfig::default())?;
+/// ws.send_binary(&[1, 2, 3])?;
+/// assert_eq!(ws.read()?, vec![1, 2, 3].into());
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn connect_over<S: Read + Write>(
     stream: S,
     url: &str,

@@ -49,6 +49,24 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
 
 impl<S: Read + Write> Incoming<S> {
     /// The parsed request.
+    ///
+    /// ```
+    /// use rfc6455::blocking::{self, ServerConfig};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n")?;
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+    /// let request = incoming.request();
+    /// assert!(request.is_upgrade());
+    /// assert_eq!(request.path(), "/chat");
+    /// assert_eq!(request.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn request(&self) -> &Request {
         &self.upgrade.request
     }
@@ -62,6 +80,32 @@ impl<S: Read + Write> Incoming<S> {
     /// acceptable offer is taken (RFC 7692 §5.1), answered, and compression
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
+    ///
+    /// ```
+    /// use rfc6455::blocking::{self, ServerConfig};
+    /// use rfc6455::handshake::Accept;
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n")?;
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+    /// let chat = incoming.request().subprotocols().any(|p| p == "chat");
+    /// let accept = if chat { Accept::new().subprotocol("chat") } else { Accept::new() };
+    /// let mut ws = incoming.accept(&accept)?;
+    /// ws.send_text("welcome")?;
+    ///
+    /// // What the client received: the 101, then the frame.
+    /// # let mut received = vec![0; 1024];
+    /// # let n = client.read(&mut received)?;
+    /// # let received = String::from_utf8_lossy(&received[..n]);
+    /// assert!(received.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    /// assert!(received.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn accept(mut self, accept: &Accept<'_>) -> Result<WebSocket<S>, Error> {
         match self.upgrade.answer(accept) {
             (response, Ok(conn)) => {
@@ -79,11 +123,54 @@ impl<S: Read + Write> Incoming<S> {
     }
 
     /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.
+    ///
+    /// ```
+    /// use rfc6455::blocking::{self, ServerConfig};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n")?;
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+    /// if incoming.request().origin() != Some("https://example.com") {
+    ///     incoming.reject(403, b"unknown origin")?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer)?;
+    /// # assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+    /// # assert!(answer.ends_with("\r\n\r\nunknown origin"));
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn reject(self, status: u16, body: &[u8]) -> Result<(), Error> {
         self.reject_with_headers(status, &[], body)
     }
 
     /// Rejects with extra response headers (e.g. `WWW-Authenticate`).
+    ///
+    /// ```
+    /// use rfc6455::blocking::{self, ServerConfig};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n")?;
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+    /// if incoming.request().header("authorization").is_none() {
+    ///     let headers = [("WWW-Authenticate", "Bearer realm=\"chat\"")];
+    ///     incoming.reject_with_headers(401, &headers, b"log in first")?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer)?;
+    /// # assert!(answer.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// # assert!(answer.contains("\r\nWWW-Authenticate: Bearer realm=\"chat\"\r\n"));
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn reject_with_headers(
         mut self,
         status: u16,
@@ -97,6 +184,24 @@ impl<S: Read + Write> Incoming<S> {
     }
 
     /// Answers a plain HTTP request (one that is not an upgrade) and closes.
+    ///
+    /// ```
+    /// use rfc6455::blocking::{self, ServerConfig};
+    /// # use std::io::{Read, Write};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # client.write_all(b"GET /health HTTP/1.1\r\nHost: example.com\r\n\r\n")?;
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+    /// if !incoming.request().is_upgrade() {
+    ///     incoming.respond(200, "text/plain", b"ok")?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer)?;
+    /// # assert!(answer.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn respond(mut self, status: u16, content_type: &str, body: &[u8]) -> Result<(), Error> {
         let response = handshake::http_response(status, content_type, body)?;
         self.stream.write_all(&response)?;
@@ -104,7 +209,34 @@ impl<S: Read + Write> Incoming<S> {
         Ok(())
     }
 
-    /// Gives back the stream and any bytes received after the request head.
+    /// Gives back the stream, the request and any bytes received after the
+    /// request head: to answer it some other way, or to take the opening
+    /// step by hand with [`ServerUpgrade`](crate::upgrade::ServerUpgrade).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use rfc6455::blocking::{self, ServerConfig, WebSocket};
+    /// use rfc6455::handshake::Accept;
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/chat", listener.local_addr()?);
+    /// # let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+    /// #     let (mut ws, _) = blocking::connect(&url)?;
+    /// #     ws.send_text("hi")?;
+    /// #     Ok(ws.read()?)
+    /// # });
+    /// # let (tcp, _) = listener.accept()?;
+    ///
+    /// let config = ServerConfig::default();
+    /// let (mut tcp, request, leftover) = blocking::read_request(tcp, &config)?.into_parts();
+    /// let (response, conn) = ServerUpgrade::new(request, leftover, &config).answer(&Accept::new());
+    /// tcp.write_all(&response)?;
+    /// let mut ws = WebSocket::from_tcp(tcp, conn?);
+    /// let msg = ws.read()?;
+    /// ws.send(&msg)?;
+    /// # assert_eq!(client.join().unwrap()?, msg);
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
         (self.stream, self.upgrade.request, self.upgrade.leftover)
     }
@@ -113,11 +245,48 @@ impl<S: Read + Write> Incoming<S> {
 /// Accepts a WebSocket connection on a TCP stream with default settings:
 /// reads and validates the request and answers it (no subprotocol).
 /// Requests that are not upgrades are answered with an error response.
+///
+/// ```
+/// use std::net::TcpListener;
+/// use rfc6455::blocking;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let url = format!("ws://{}/", listener.local_addr()?);
+/// let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+///     let (mut ws, _) = blocking::connect(&url)?;
+///     ws.send_text("hello")?;
+///     Ok(ws.read()?)
+/// });
+///
+/// let (tcp, _) = listener.accept()?;
+/// let mut ws = blocking::accept(tcp)?;
+/// let msg = ws.read()?;
+/// ws.send(&msg)?; // echo
+/// assert_eq!(client.join().unwrap()?, msg);
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
     accept_with(stream, &ServerConfig::default())
 }
 
 /// Like [`accept`], with settings.
+///
+/// ```
+/// use std::net::TcpListener;
+/// use std::time::Duration;
+/// use rfc6455::blocking::{self, ServerConfig};
+///
+/// let config = ServerConfig::default()
+///     .max_message_size(64 << 10)
+///     .ping_interval(Some(Duration::from_secs(30)));
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || blocking::connect(&url).map(|(mut ws, _)| ws.read()));
+/// let (tcp, _) = listener.accept()?;
+/// let ws = blocking::accept_with(tcp, &config)?;
+/// assert_eq!(ws.connection().config().max_message_size, 64 << 10);
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn accept_with(
     stream: TcpStream,
     config: &ServerConfig,
@@ -132,6 +301,34 @@ pub fn accept_with(
 /// (400), an invalid one with its error response (400, 426, 431), and one
 /// that does not arrive within [`ServerConfig::handshake_timeout`] with
 /// `408 Request Timeout` ([`Error::HandshakeTimeout`]).
+///
+/// One port for WebSocket and plain HTTP:
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::{TcpListener, TcpStream};
+/// use rfc6455::blocking::{self, ServerConfig};
+/// use rfc6455::handshake::Accept;
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let mut browser = TcpStream::connect(listener.local_addr()?)?;
+/// browser.write_all(b"GET /status HTTP/1.1\r\nHost: example.com\r\n\r\n")?;
+///
+/// let (tcp, _) = listener.accept()?;
+/// let incoming = blocking::read_request(tcp, &ServerConfig::default())?;
+/// if incoming.request().is_upgrade() {
+///     let mut ws = incoming.accept(&Accept::new())?;
+///     ws.send_text("hello")?;
+/// } else {
+///     incoming.respond(200, "text/plain", b"up")?;
+/// }
+///
+/// let mut answer = String::new();
+/// browser.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert!(answer.ends_with("\r\n\r\nup"));
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn read_request(
     stream: TcpStream,
     config: &ServerConfig,
@@ -144,6 +341,30 @@ pub fn read_request(
 
 /// Reads a request from any stream (no handshake timeout unless the stream
 /// has a read timeout of its own).
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::blocking::{self, ServerConfig};
+/// use rfc6455::handshake::Accept;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+/// #     let (mut ws, _) = blocking::connect(&url)?;
+/// #     ws.send_text("hello")?;
+/// #     Ok(ws.read()?)
+/// # });
+///
+/// // Any `Read + Write`: a TLS stream, a Unix socket; here a TCP stream,
+/// // whose read timeout bounds the handshake.
+/// let (stream, _) = listener.accept()?;
+/// stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+/// let incoming = blocking::read_request_over(stream, &ServerConfig::default())?;
+/// let mut ws = incoming.accept(&Accept::new())?;
+/// let msg = ws.read()?;
+/// ws.send(&msg)?;
+/// # assert_eq!(client.join().unwrap()?, msg);
+/// # Ok::<(), blocking::Error>(())
+/// ```
 pub fn read_request_over<S: Read + Write>(
     stream: S,
     config: &ServerConfig,

@@ -96,13 +96,12 @@ impl Shared {
 
     fn send(
         &self,
-        f: impl FnOnce(&mut Driver, &mut Connection, Duration) -> Result<(), crate::Error>,
+        f: impl FnOnce(&mut Driver, &mut Connection, Instant) -> Result<(), crate::Error>,
     ) -> Result<(), Error> {
         {
-            let now = self.now();
             let mut st = lock(&self.state);
             let State { conn, driver } = &mut *st;
-            f(driver, conn, now)?;
+            f(driver, conn, self.epoch)?;
         }
         self.flush()
     }
@@ -111,6 +110,27 @@ impl Shared {
 /// The reading half of a split [`WebSocket`]: reads messages and, from
 /// within [`read`](Self::read), answers Pings, echoes Close frames and sends
 /// keepalive Pings, so those replies go out even if no [`Writer`] sends.
+///
+/// ```
+/// use rfc6455::Message;
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+/// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+/// #     while let Ok(msg) = ws.read() {
+/// #         if msg.is_data() { ws.send(&msg)?; }
+/// #     }
+/// #     Ok(())
+/// # });
+/// let (ws, _) = rfc6455::blocking::connect(&url)?;
+/// let (writer, mut reader) = ws.split()?;
+///
+/// // A reader thread, while this one sends.
+/// let reading = std::thread::spawn(move || reader.read());
+/// writer.send_text("hello")?;
+/// assert_eq!(reading.join().unwrap()?, Message::Text("hello".into()));
+/// # Ok::<(), rfc6455::blocking::Error>(())
+/// ```
 pub struct Reader {
     stream: TcpStream,
     shared: Arc<Shared>,
@@ -119,6 +139,35 @@ pub struct Reader {
 
 /// The writing half of a split [`WebSocket`]. Clone it to send from several
 /// threads; each frame is written whole, never interleaved with another.
+///
+/// ```
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+/// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+/// #     while let Ok(msg) = ws.read() {
+/// #         if msg.is_data() { ws.send(&msg)?; }
+/// #     }
+/// #     Ok(())
+/// # });
+/// let (ws, _) = rfc6455::blocking::connect(&url)?;
+/// let (writer, mut reader) = ws.split()?;
+///
+/// let senders: Vec<_> = (0..4)
+///     .map(|i| {
+///         let writer = writer.clone();
+///         std::thread::spawn(move || writer.send_text(&format!("from thread {i}")))
+///     })
+///     .collect();
+/// for sender in senders {
+///     sender.join().unwrap()?;
+/// }
+/// for _ in 0..4 {
+///     let msg = reader.read()?; // whole messages, in whatever order they went
+///     assert!(msg.is_text());
+/// }
+/// # Ok::<(), rfc6455::blocking::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Writer {
     shared: Arc<Shared>,
@@ -168,6 +217,27 @@ impl WebSocket<TcpStream> {
 impl Reader {
     /// Reads the next message (owned: the connection is shared with the
     /// writer, so nothing can stay borrowed from it).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send_binary(&[1, 2, 3])?;
+    /// writer.send_ping(b"?")?;
+    /// assert_eq!(reader.read()?, Message::Binary(vec![1, 2, 3]));
+    /// assert_eq!(reader.read()?, Message::Pong(b"?".to_vec()));
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn read(&mut self) -> Result<Message, Error> {
         {
             let mut st = lock(&self.shared.state);
@@ -176,10 +246,10 @@ impl Reader {
         }
         loop {
             let (step, message) = {
-                let now = self.shared.now();
+                let epoch = self.shared.epoch;
                 let mut st = lock(&self.shared.state);
                 let State { conn, driver } = &mut *st;
-                match driver.poll_read(conn, now, false) {
+                match driver.poll_read(conn, || epoch.elapsed(), false) {
                     Ok(step @ ReadStep::Deliver { .. }) => {
                         (step, conn.event().map(|e| e.to_message()))
                     }
@@ -251,6 +321,26 @@ impl Reader {
     }
 
     /// A writer for this connection.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// drop(writer);
+    /// let another = reader.writer(); // the reader's thread can send too
+    /// another.send_text("hi")?;
+    /// assert_eq!(reader.read()?, "hi".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn writer(&self) -> Writer {
         Writer {
             shared: Arc::clone(&self.shared),
@@ -260,37 +350,162 @@ impl Reader {
 
 impl Writer {
     /// Sends a text message.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send_text("hello")?;
+    /// assert_eq!(reader.read()?, "hello".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
         self.shared.send(|_, c, _| c.send_text(text))
     }
 
     /// Sends a binary message.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send_binary(&[0xca, 0xfe])?;
+    /// assert_eq!(reader.read()?, vec![0xca, 0xfe].into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
         self.shared.send(|_, c, _| c.send_binary(data))
     }
 
     /// Sends one fragment of a message sent in several frames. Only one
     /// thread should stream a fragmented message at a time.
+    ///
+    /// ```
+    /// use rfc6455::MessageKind;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send_fragment(MessageKind::Binary, &[1, 2], false)?;
+    /// writer.send_fragment(MessageKind::Binary, &[3], true)?;
+    /// assert_eq!(reader.read()?, vec![1, 2, 3].into()); // one message
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_fragment(&self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), Error> {
         self.shared.send(|_, c, _| c.send_fragment(kind, data, fin))
     }
 
     /// Sends a Ping.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send_ping(b"t=1")?;
+    /// assert_eq!(reader.read()?, Message::Pong(b"t=1".to_vec()));
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
         self.shared.send(|_, c, _| c.send_ping(payload))
     }
 
     /// Sends any [`Message`], owned or borrowed; a `Close` (possibly with
     /// an empty body) starts the closing handshake.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.send(Message::Text("hello".into()))?;
+    /// writer.send(Message::Close(None))?; // a Close with an empty body
+    /// assert_eq!(reader.read()?, "hello".into());
+    /// assert_eq!(reader.read()?, Message::Close(None)); // the server's echo
+    /// assert!(reader.read().unwrap_err().is_closed());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send(&self, message: impl Borrow<Message>) -> Result<(), Error> {
         self.shared
-            .send(|d, c, now| d.send(c, message.borrow(), now))
+            .send(|d, c, epoch| d.send(c, message.borrow(), || epoch.elapsed()))
     }
 
     /// Starts the closing handshake; the [`Reader`] sees the peer's Close
     /// and the end of the connection.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Message};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let (writer, mut reader) = ws.split()?;
+    ///
+    /// writer.close(CloseCode::GOING_AWAY, "shutting down")?;
+    /// loop {
+    ///     match reader.read() {
+    ///         Ok(Message::Close(frame)) => {
+    ///             assert_eq!(frame.unwrap().code, Some(CloseCode::GOING_AWAY)); // echoed
+    ///         }
+    ///         Ok(_) => {} // messages still in flight
+    ///         Err(e) if e.is_closed() => break,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.shared
-            .send(|d, c, now| d.close(c, Some(code), reason, now))
+            .send(|d, c, epoch| d.close(c, Some(code), reason, epoch.elapsed()))
     }
 }

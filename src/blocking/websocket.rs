@@ -116,6 +116,37 @@ pub(crate) fn read_head<S: Read, T>(
 /// connection with 1011. Over a `TcpStream` made by this module the reads
 /// wake up for it by themselves; over another stream, set
 /// [`set_read_timeout_hook`](Self::set_read_timeout_hook).
+///
+/// # Example
+///
+/// An echo server on one thread, a client on another:
+///
+/// ```
+/// use std::net::TcpListener;
+/// use rfc6455::blocking::{self, Error};
+/// use rfc6455::{CloseCode, Message};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let url = format!("ws://{}/", listener.local_addr()?);
+/// let server = std::thread::spawn(move || -> Result<(), Error> {
+///     let mut ws = blocking::accept(listener.accept()?.0)?;
+///     loop {
+///         match ws.read() {
+///             Ok(msg) if msg.is_data() => ws.send(&msg)?,
+///             Ok(_) => {} // Pings were answered, the Close echoed, by read itself
+///             Err(e) if e.is_closed() => return Ok(()),
+///             Err(e) => return Err(e),
+///         }
+///     }
+/// });
+///
+/// let (mut ws, _response) = blocking::connect(&url)?;
+/// ws.send_text("hello")?;
+/// assert_eq!(ws.read()?, Message::Text("hello".into()));
+/// ws.close(CloseCode::NORMAL, "done")?;
+/// server.join().unwrap()?;
+/// # Ok::<(), Error>(())
+/// ```
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
@@ -137,6 +168,48 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
 impl<S: Read + Write> WebSocket<S> {
     /// Wraps a stream whose opening handshake is done. Bytes that arrived
     /// right after the handshake must already have been fed to `conn`.
+    ///
+    /// A client that takes the opening step by hand:
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    /// use rfc6455::adapter::ClientConfig;
+    /// use rfc6455::blocking::WebSocket;
+    /// use rfc6455::handshake::Uri;
+    /// use rfc6455::upgrade::ClientUpgrade;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// # let addr = url.trim_start_matches("ws://").trim_end_matches('/').to_owned();
+    ///
+    /// let mut stream = TcpStream::connect(addr)?;
+    /// let config = ClientConfig::default();
+    /// let uri = Uri::parse("ws://localhost/chat")?;
+    /// let (mut handshake, opening) = ClientUpgrade::new(&config).start(&uri)?;
+    /// stream.write_all(handshake.request_bytes())?;
+    /// let mut buf = [0; 4096];
+    /// let (response, used, n) = loop {
+    ///     let n = stream.read(&mut buf)?;
+    ///     assert!(n > 0, "the server hung up");
+    ///     if let Some((response, used)) = handshake.feed(&buf[..n])? {
+    ///         break (response, used, n);
+    ///     }
+    /// };
+    /// // Bytes behind the response head are the first frames: `open` feeds them.
+    /// let conn = opening.open(&response, &buf[used..n])?;
+    ///
+    /// let mut ws = WebSocket::from_connection(stream, conn);
+    /// ws.send_text("hi")?;
+    /// assert_eq!(ws.read()?, "hi".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn from_connection(stream: S, conn: Connection) -> Self {
         Self::with_hooks(stream, conn, Hooks::none())
     }
@@ -157,6 +230,43 @@ impl<S: Read + Write> WebSocket<S> {
     /// Tells the adapter how to set a read timeout on `S`, so that keepalive
     /// and the close timeout work over streams other than `TcpStream` (for a
     /// TLS stream, set it on the underlying socket).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    /// use rfc6455::blocking::{self, ClientConfig};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// # let addr = url.trim_start_matches("ws://").trim_end_matches('/').to_owned();
+    ///
+    /// // A stream of the application's own around a socket (say, TLS).
+    /// struct Wrapped(TcpStream);
+    /// # impl Read for Wrapped {
+    /// #     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> { self.0.read(buf) }
+    /// # }
+    /// # impl Write for Wrapped {
+    /// #     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> { self.0.write(buf) }
+    /// #     fn flush(&mut self) -> std::io::Result<()> { self.0.flush() }
+    /// # }
+    /// // impl Read and Write for Wrapped ...
+    ///
+    /// let config = ClientConfig::default().ping_interval(Some(Duration::from_secs(20)));
+    /// let stream = Wrapped(TcpStream::connect(&addr)?);
+    /// let (mut ws, _) = blocking::connect_over(stream, &url, &config)?;
+    /// // Now reads wake up to send keepalive Pings and to give up on a late Pong.
+    /// ws.set_read_timeout_hook(|s, timeout| s.0.set_read_timeout(timeout));
+    /// ws.send_text("hi")?;
+    /// assert_eq!(ws.read()?, "hi".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn set_read_timeout_hook(&mut self, hook: fn(&S, Option<Duration>) -> io::Result<()>) {
         self.hooks.set_read_timeout = Some(hook);
     }
@@ -165,6 +275,29 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`read_event`](Self::read_event), applied through the read-timeout
     /// hook (set automatically for `TcpStream`). Use this rather than
     /// setting the timeout on the stream when keepalive is on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.set_read_timeout(Some(Duration::from_millis(20)))?;
+    /// match ws.read() {
+    ///     Err(e) if e.is_would_block() => {} // nothing arrived in time; read again later
+    ///     other => panic!("the echo server sends nothing unasked: {other:?}"),
+    /// }
+    /// ws.send_text("now")?;
+    /// assert_eq!(ws.read()?, "now".into()); // nothing was lost
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.user_read_timeout = timeout;
         if let Some(hook) = self.hooks.set_read_timeout {
@@ -174,27 +307,125 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// The protocol state machine.
+    ///
+    /// ```
+    /// use rfc6455::{Role, State};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// let conn = ws.connection();
+    /// assert_eq!((conn.role(), conn.state()), (Role::Client, State::Open));
+    /// assert!(!conn.has_output());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
 
     /// The protocol state machine, e.g. to queue several frames before one
     /// [`flush`](Self::flush).
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// let conn = ws.connection_mut();
+    /// for i in 0..3 {
+    ///     conn.send_text(&format!("line {i}"))?; // queued, not written
+    /// }
+    /// ws.flush()?; // one write for the three frames
+    /// for i in 0..3 {
+    ///     assert_eq!(ws.read()?, format!("line {i}").into());
+    /// }
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn connection_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
 
     /// The underlying stream.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// let server = ws.get_ref().peer_addr()?;
+    /// assert_eq!(format!("ws://{server}/"), url);
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
     /// The underlying stream (writing to it directly corrupts the framing).
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.get_mut().set_nodelay(false)?; // socket options, not bytes
+    /// assert!(!ws.get_ref().nodelay()?);
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
 
     /// Gives back the stream and the connection.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// use rfc6455::blocking::WebSocket;
+    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// let (stream, conn) = ws.into_parts();
+    /// assert_eq!(conn.state(), rfc6455::State::Open);
+    /// // ... and back together, e.g. after moving them to another thread.
+    /// let mut ws = WebSocket::from_tcp(stream, conn);
+    /// ws.send_text("still open")?;
+    /// assert_eq!(ws.read()?, "still open".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn into_parts(self) -> (S, Connection) {
         (self.stream, self.conn)
     }
@@ -207,17 +438,66 @@ impl<S: Read + Write> WebSocket<S> {
     ///
     /// After the peer's Close has been returned, or after an error, further
     /// calls return [`Error::ConnectionClosed`].
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    /// ws.send_text("hello")?;
+    /// ws.send_binary(&[1, 2])?;
+    ///
+    /// for _ in 0..2 {
+    ///     match ws.read()? {
+    ///         Message::Text(text) => assert_eq!(text, "hello"),
+    ///         Message::Binary(bytes) => assert_eq!(bytes, [1, 2]),
+    ///         other => panic!("{other:?}"), // Ping, Pong, Close
+    ///     }
+    /// }
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn read(&mut self) -> Result<Message, Error> {
         Ok(self.read_event()?.to_message())
     }
 
     /// Reads the next event, borrowed from the connection's buffers: no
     /// allocation per message. The borrow ends at the next call.
+    ///
+    /// ```
+    /// use rfc6455::Event;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    /// ws.send_text("hello")?;
+    ///
+    /// match ws.read_event()? {
+    ///     Event::Text(text) => assert_eq!(text, "hello"), // a view into the receive buffer
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn read_event(&mut self) -> Result<Event<'_>, Error> {
         self.driver.start_read(&self.conn);
         loop {
-            let now = self.now();
-            let step = match self.driver.poll_read(&mut self.conn, now, false) {
+            let epoch = self.epoch;
+            let step = match self
+                .driver
+                .poll_read(&mut self.conn, || epoch.elapsed(), false)
+            {
                 Ok(step) => step,
                 Err(e) => {
                     // Send the close frame the failure queued, then give up.
@@ -297,6 +577,28 @@ impl<S: Read + Write> WebSocket<S> {
     /// Writes every queued byte to the stream (vectored when frames shared
     /// between connections are queued), then flushes it, and shuts it down
     /// once the connection is over.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.write(Message::Text("one".into()))?; // queued
+    /// ws.write(Message::Text("two".into()))?;
+    /// assert!(ws.connection().has_output());
+    /// ws.flush()?; // both frames, in one write
+    /// assert!(!ws.connection().has_output());
+    /// assert_eq!(ws.read()?, "one".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn flush(&mut self) -> Result<(), Error> {
         loop {
             match self.driver.poll_flush(&mut self.conn) {
@@ -350,11 +652,45 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a text message.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.send_text("hello")?;
+    /// assert_eq!(ws.read()?, "hello".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send_data(MessageKind::Text, text.as_bytes())
     }
 
     /// Sends a binary message.
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.send_binary(&[0xde, 0xad])?;
+    /// assert_eq!(ws.read()?, vec![0xde, 0xad].into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_data(MessageKind::Binary, data)
     }
@@ -417,6 +753,26 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Sends one fragment of a message sent in several frames; see
     /// [`Connection::send_fragment`].
+    ///
+    /// ```
+    /// use rfc6455::MessageKind;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// // A message produced piece by piece, sent as it is produced.
+    /// ws.send_fragment(MessageKind::Text, b"hel", false)?;
+    /// ws.send_fragment(MessageKind::Text, b"lo", true)?; // `fin`: the last piece
+    /// assert_eq!(ws.read()?, "hello".into()); // the peer gets one message
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -428,19 +784,55 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// Sends a Ping (payload at most 125 bytes).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.send_ping(b"t=1")?;
+    /// assert_eq!(ws.read()?, Message::Pong(b"t=1".to_vec())); // the peer answered
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.send_ping(payload)?;
         self.flush()
     }
 
     /// Sends a Pong (payload at most 125 bytes).
+    ///
+    /// ```
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.send_pong(b"heartbeat")?; // unsolicited: a one-way heartbeat, not answered
+    /// ws.send_text("still here")?;
+    /// assert_eq!(ws.read()?, "still here".into());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.conn.send_pong(payload)?;
         self.flush()
     }
 
     /// Queues any [`Message`] without writing it (unless more than the
-    /// high-water mark, 64 KiB, is already queued: then the queue is written
+    /// high-water mark, 128 KiB, is already queued: then the queue is written
     /// out first, so memory stays bounded). [`flush`](Self::flush) writes
     /// everything queued, in as few (vectored) writes as the stream takes;
     /// so does the next `send`, and the next read that has to wait for the
@@ -466,21 +858,43 @@ impl<S: Read + Write> WebSocket<S> {
         if !self.driver.has_room(&self.conn) {
             self.flush()?;
         }
-        let now = self.now();
-        self.driver.send(&mut self.conn, message.borrow(), now)?;
+        let epoch = self.epoch;
+        self.driver
+            .send(&mut self.conn, message.borrow(), || epoch.elapsed())?;
         Ok(())
     }
 
     /// Sends any [`Message`], owned or borrowed (`ws.send(msg)` as with
     /// tungstenite); a `Close` starts the closing handshake (see
     /// [`close`](Self::close) to also wait for its end).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.send(Message::Binary(vec![1, 2, 3]))?;
+    /// let echo = ws.read()?;
+    /// ws.send(&echo)?; // borrowed works too
+    /// assert_eq!(ws.read()?, echo);
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
         match message.borrow() {
             Message::Text(t) => self.send_text(t),
             Message::Binary(b) => self.send_binary(b),
             other => {
-                let now = self.now();
-                self.driver.send(&mut self.conn, other, now)?;
+                let epoch = self.epoch;
+                self.driver
+                    .send(&mut self.conn, other, || epoch.elapsed())?;
                 self.flush()
             }
         }
@@ -492,6 +906,25 @@ impl<S: Read + Write> WebSocket<S> {
     /// closes the transport at once; a client waits for the server to do so
     /// (§7.1.1), up to [`Config::close_timeout`](crate::Config::close_timeout)
     /// where the read-timeout hook is available.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, State};
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
+    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
+    /// #     while let Ok(msg) = ws.read() {
+    /// #         if msg.is_data() { ws.send(&msg)?; }
+    /// #     }
+    /// #     Ok(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    ///
+    /// ws.close(CloseCode::NORMAL, "bye")?; // returns once the server closed too
+    /// assert_eq!(ws.connection().state(), State::Closed);
+    /// assert!(ws.read().unwrap_err().is_closed());
+    /// # Ok::<(), rfc6455::blocking::Error>(())
+    /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         let now = self.now();
         self.driver.close(&mut self.conn, Some(code), reason, now)?;
@@ -510,6 +943,45 @@ impl<S: Read + Write> WebSocket<S> {
 impl WebSocket<TcpStream> {
     /// Wraps a `TcpStream` whose handshake is done, with keepalive and close
     /// timeouts served by the socket's read timeout.
+    ///
+    /// A server that reads the request head itself:
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::TcpListener;
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::blocking::{self, WebSocket};
+    /// use rfc6455::handshake::{Accept, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+    /// #     let (mut ws, _) = blocking::connect(&url)?;
+    /// #     ws.send_text("hi")?;
+    /// #     Ok(ws.read()?)
+    /// # });
+    /// let (mut stream, _) = listener.accept()?;
+    /// let config = ServerConfig::default();
+    /// let mut handshake = ServerHandshake::new(config.limits);
+    /// let mut buf = [0; 4096];
+    /// let (request, used, n) = loop {
+    ///     let n = stream.read(&mut buf)?;
+    ///     assert!(n > 0, "the client hung up");
+    ///     if let Some((request, used)) = handshake.feed(&buf[..n])? {
+    ///         break (request, used, n);
+    ///     }
+    /// };
+    /// let upgrade = ServerUpgrade::new(request, buf[used..n].to_vec(), &config);
+    /// let (response, conn) = upgrade.answer(&Accept::new());
+    /// stream.write_all(&response)?;
+    ///
+    /// let mut ws = WebSocket::from_tcp(stream, conn?);
+    /// let msg = ws.read()?;
+    /// ws.send(&msg)?;
+    /// # assert_eq!(client.join().unwrap()?, msg);
+    /// # Ok::<(), blocking::Error>(())
+    /// ```
     pub fn from_tcp(stream: TcpStream, conn: Connection) -> Self {
         Self::with_hooks(stream, conn, Hooks::tcp())
     }

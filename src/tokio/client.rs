@@ -28,6 +28,41 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)
 
 /// Connects to a `ws://` URL with the given settings. For `wss://`, open the
 /// TLS stream yourself and use [`connect_over`].
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::tokio::{self as ws, ClientConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let addr = listener.local_addr()?;
+/// # tokio::spawn(async move {
+/// #     let mut ws = rfc6455::tokio::accept(listener.accept().await?.0).await?;
+/// #     while let Ok(msg) = ws.read().await {
+/// #         if msg.is_data() { ws.send(&msg).await?; }
+/// #     }
+/// #     Ok::<_, rfc6455::tokio::Error>(())
+/// # });
+///
+/// let mut config = ClientConfig::default()
+///     .max_message_size(1 << 20)
+///     .ping_interval(Some(Duration::from_secs(30)));
+/// config.handshake_timeout = Some(Duration::from_secs(5));
+/// config.high_water = 16 << 10; // sends wait above 16 KiB queued
+/// # #[cfg(feature = "deflate")] {
+/// config.deflate = Some(rfc6455::deflate::DeflateConfig::default()); // offer compression
+/// # }
+///
+/// let (mut socket, response) = ws::connect_with(&format!("ws://{addr}/chat"), &config).await?;
+/// assert_eq!(response.status(), 101);
+/// # #[cfg(feature = "deflate")]
+/// assert!(socket.connection().deflate_enabled()); // the server took the offer
+/// socket.send_text("hello").await?;
+/// assert_eq!(socket.read().await?, "hello".into());
+/// # Ok(())
+/// # }
+/// ```
 pub async fn connect_with(
     url: &str,
     config: &ClientConfig,
@@ -62,6 +97,31 @@ async fn open_tcp(uri: &Uri) -> Result<TcpStream, Error> {
 /// Runs the client handshake over a stream the caller opened (a TLS stream
 /// for `wss://`, a Unix socket, an in-memory pipe), within the handshake
 /// timeout. `url` supplies the Host header and resource name.
+///
+/// Both ends over an in-memory pipe:
+///
+/// ```
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tokio::{self as ws, ClientConfig, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// let server = tokio::spawn(async move {
+///     let incoming = ws::read_request_over(server_io, &ServerConfig::default()).await?;
+///     let mut socket = incoming.accept(&Accept::new()).await?;
+///     let msg = socket.read().await?;
+///     socket.send(&msg).await
+/// });
+///
+/// // For wss://, `client_io` would be a TLS stream.
+/// let url = "ws://example.com/chat"; // the Host header and resource name
+/// let (mut socket, _) = ws::connect_over(client_io, url, &ClientConfig::default()).await?;
+/// socket.send_text("over a pipe").await?;
+/// assert_eq!(socket.read().await?, "over a pipe".into());
+/// server.await.unwrap()?;
+/// # Ok(())
+/// # }
+/// ```
 pub async fn connect_over<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     url: &str,

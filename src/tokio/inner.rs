@@ -281,8 +281,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Queues `message` (see [`Driver::send`]).
     pub(crate) fn queue(&mut self, message: &Message) -> Result<(), Error> {
-        let now = self.now();
-        self.driver.send(&mut self.conn, message, now)?;
+        let epoch = self.epoch;
+        self.driver
+            .send(&mut self.conn, message, || epoch.elapsed())?;
         if matches!(message, Message::Close(_)) {
             self.wake_receiver();
         }
@@ -304,15 +305,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.driver.start_read(&self.conn);
         let mut write_blocked = false;
         loop {
-            let now = self.now();
-            let step = match self.driver.poll_read(&mut self.conn, now, write_blocked) {
-                Ok(step) => step,
-                Err(e) => {
-                    // Best effort to send the Close frame the failure queued.
-                    let _ = self.poll_flush_all(&mut ww.context(cx));
-                    return Poll::Ready(Err(e.into()));
-                }
-            };
+            let epoch = self.epoch;
+            let step =
+                match self
+                    .driver
+                    .poll_read(&mut self.conn, || epoch.elapsed(), write_blocked)
+                {
+                    Ok(step) => step,
+                    Err(e) => {
+                        // Best effort to send the Close frame the failure queued.
+                        let _ = self.poll_flush_all(&mut ww.context(cx));
+                        return Poll::Ready(Err(e.into()));
+                    }
+                };
             match step {
                 ReadStep::Deliver { write_first } => {
                     if write_first {

@@ -52,6 +52,25 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Incoming<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// The parsed request.
+    ///
+    /// ```
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let (mut client, stream) = tokio::io::duplex(4096);
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n").await?;
+    ///
+    /// let incoming = ws::read_request_over(stream, &ServerConfig::default()).await?;
+    /// let request = incoming.request();
+    /// assert!(request.is_upgrade());
+    /// assert_eq!(request.path(), "/chat");
+    /// assert_eq!(request.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn request(&self) -> &Request {
         &self.upgrade.request
     }
@@ -65,6 +84,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     /// acceptable offer is taken (RFC 7692 §5.1), answered, and compression
     /// turned on. When compression is `required` and no offer fits, the
     /// request is answered with 400 and `Error::Deflate` returned.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Accept;
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let (mut client, stream) = tokio::io::duplex(4096);
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n").await?;
+    ///
+    /// let incoming = ws::read_request_over(stream, &ServerConfig::default()).await?;
+    /// let chat = incoming.request().subprotocols().any(|p| p == "chat");
+    /// let accept = if chat { Accept::new().subprotocol("chat") } else { Accept::new() };
+    /// let mut socket = incoming.accept(&accept).await?;
+    /// socket.send_text("welcome").await?;
+    ///
+    /// // What the client received: the 101, then the frame.
+    /// # let mut received = vec![0; 1024];
+    /// # let n = client.read(&mut received).await?;
+    /// # let received = String::from_utf8_lossy(&received[..n]);
+    /// assert!(received.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    /// assert!(received.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn accept<'a>(
         self,
         accept: &'a Accept<'a>,
@@ -100,11 +146,56 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     /// Rejects the upgrade with `status` (e.g. 403, 401) and `body`.
+    ///
+    /// ```
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let (mut client, stream) = tokio::io::duplex(4096);
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n").await?;
+    ///
+    /// let incoming = ws::read_request_over(stream, &ServerConfig::default()).await?;
+    /// if incoming.request().origin() != Some("https://example.com") {
+    ///     incoming.reject(403, b"unknown origin").await?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer).await?;
+    /// # assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+    /// # assert!(answer.ends_with("\r\n\r\nunknown origin"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn reject(self, status: u16, body: &[u8]) -> Result<(), Error> {
         self.reject_with_headers(status, &[], body).await
     }
 
     /// Rejects with extra response headers (e.g. `WWW-Authenticate`).
+    ///
+    /// ```
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let (mut client, stream) = tokio::io::duplex(4096);
+    /// # client.write_all(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n").await?;
+    ///
+    /// let incoming = ws::read_request_over(stream, &ServerConfig::default()).await?;
+    /// if incoming.request().header("authorization").is_none() {
+    ///     let headers = [("WWW-Authenticate", "Bearer realm=\"chat\"")];
+    ///     incoming.reject_with_headers(401, &headers, b"log in first").await?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer).await?;
+    /// # assert!(answer.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// # assert!(answer.contains("\r\nWWW-Authenticate: Bearer realm=\"chat\"\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn reject_with_headers(
         mut self,
         status: u16,
@@ -119,6 +210,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     /// Answers a plain HTTP request (one that is not an upgrade) and closes.
+    ///
+    /// ```
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let (mut client, stream) = tokio::io::duplex(4096);
+    /// # client.write_all(b"GET /health HTTP/1.1\r\nHost: example.com\r\n\r\n").await?;
+    ///
+    /// let incoming = ws::read_request_over(stream, &ServerConfig::default()).await?;
+    /// if !incoming.request().is_upgrade() {
+    ///     incoming.respond(200, "text/plain", b"ok").await?;
+    /// }
+    /// # let mut answer = String::new();
+    /// # client.read_to_string(&mut answer).await?;
+    /// # assert!(answer.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn respond(
         mut self,
         status: u16,
@@ -133,7 +243,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Incoming<S> {
     }
 
     /// Gives back the stream, the request and any bytes received after the
-    /// request head.
+    /// request head: to answer it some other way, or to take the opening
+    /// step by hand with [`ServerUpgrade`](crate::upgrade::ServerUpgrade).
+    ///
+    /// ```
+    /// use tokio::io::AsyncWriteExt;
+    /// use rfc6455::handshake::Accept;
+    /// use rfc6455::tokio::{self as ws, ServerConfig, WebSocketStream};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, stream) = tokio::io::duplex(4096);
+    /// # let client = tokio::spawn(async move {
+    /// #     let (mut socket, _) = ws::connect_over(client_io, "ws://x/", &Default::default()).await?;
+    /// #     socket.send_text("hi").await?;
+    /// #     socket.read().await
+    /// # });
+    ///
+    /// let config = ServerConfig::default();
+    /// let incoming = ws::read_request_over(stream, &config).await?;
+    /// let (mut stream, request, leftover) = incoming.into_parts();
+    /// let (response, conn) = ServerUpgrade::new(request, leftover, &config).answer(&Accept::new());
+    /// stream.write_all(&response).await?;
+    /// let mut socket = WebSocketStream::from_connection(stream, conn?);
+    /// let msg = socket.read().await?;
+    /// socket.send(&msg).await?;
+    /// # assert_eq!(client.await.unwrap()?, msg);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
         (self.stream, self.upgrade.request, self.upgrade.leftover)
     }
@@ -165,6 +303,24 @@ pub async fn accept(stream: TcpStream) -> Result<WebSocketStream<TcpStream>, Err
 }
 
 /// Like [`accept`], with settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::tokio::{self as ws, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let config = ServerConfig::default()
+///     .max_message_size(64 << 10)
+///     .ping_interval(Some(Duration::from_secs(30)));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # tokio::spawn(async move { ws::connect(&url).await?.0.read().await });
+/// let (tcp, _) = listener.accept().await?;
+/// let socket = ws::accept_with(tcp, &config).await?;
+/// assert_eq!(socket.connection().config().max_message_size, 64 << 10);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn accept_with(
     stream: TcpStream,
     config: &ServerConfig,
@@ -177,6 +333,36 @@ pub async fn accept_with(
 
 /// Reads a request from a TCP stream, within the handshake timeout, and
 /// hands it to the application to decide (see [`Incoming`]).
+///
+/// One port for WebSocket and plain HTTP:
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use tokio::net::{TcpListener, TcpStream};
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tokio::{self as ws, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut browser = TcpStream::connect(listener.local_addr()?).await?;
+/// browser.write_all(b"GET /status HTTP/1.1\r\nHost: example.com\r\n\r\n").await?;
+///
+/// let (tcp, _) = listener.accept().await?;
+/// let incoming = ws::read_request(tcp, &ServerConfig::default()).await?;
+/// if incoming.request().is_upgrade() {
+///     let mut socket = incoming.accept(&Accept::new()).await?;
+///     socket.send_text("hello").await?;
+/// } else {
+///     incoming.respond(200, "text/plain", b"up").await?;
+/// }
+///
+/// let mut answer = String::new();
+/// browser.read_to_string(&mut answer).await?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert!(answer.ends_with("\r\n\r\nup"));
+/// # Ok(())
+/// # }
+/// ```
 pub async fn read_request(
     stream: TcpStream,
     config: &ServerConfig,
@@ -194,6 +380,29 @@ pub async fn read_request(
 /// (400), an invalid one with its error response (400, 426, 431), and one
 /// that does not arrive within [`ServerConfig::handshake_timeout`] with
 /// `408 Request Timeout` ([`Error::HandshakeTimeout`]).
+///
+/// ```
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tokio::{self as ws, ClientConfig, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// let client = tokio::spawn(async move {
+///     let (mut socket, _) = ws::connect_over(client_io, "ws://example.com/", &ClientConfig::default()).await?;
+///     socket.send_text("hello").await?;
+///     socket.read().await
+/// });
+///
+/// // Any AsyncRead + AsyncWrite: a TLS stream, a Unix socket, a pipe.
+/// let incoming = ws::read_request_over(server_io, &ServerConfig::default()).await?;
+/// assert_eq!(incoming.request().host(), Some("example.com"));
+/// let mut socket = incoming.accept(&Accept::new()).await?;
+/// let msg = socket.read().await?;
+/// socket.send(&msg).await?;
+/// assert_eq!(client.await.unwrap()?, msg);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn read_request_over<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     config: &ServerConfig,

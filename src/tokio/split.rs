@@ -53,6 +53,40 @@ struct Shared<S> {
 /// The reading half of a split [`WebSocketStream`](super::WebSocketStream). Its reads answer Pings,
 /// echo Close frames and send keepalive Pings, and write those replies
 /// themselves. Cancel-safe like [`WebSocketStream::read`](super::WebSocketStream::read).
+///
+/// It is a [`Stream`](futures_core::Stream) of messages, which ends once
+/// the connection is closed:
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use rfc6455::{CloseCode, Message};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// # tokio::spawn(async move {
+/// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+/// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+/// #     while let Ok(msg) = ws.read().await {
+/// #         if msg.is_data() { ws.send(&msg).await?; }
+/// #     }
+/// #     Ok::<_, rfc6455::tokio::Error>(())
+/// # });
+/// let config = rfc6455::tokio::ClientConfig::default();
+/// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+/// let (writer, mut reader) = ws.split();
+///
+/// writer.send_text("one").await?;
+/// writer.send_text("two").await?;
+/// writer.close(CloseCode::NORMAL, "").await?;
+/// let mut received = Vec::new();
+/// while let Some(msg) = reader.next().await {
+///     received.push(msg?);
+/// }
+/// assert_eq!(received[..2], ["one".into(), "two".into()]);
+/// assert!(matches!(received[2], Message::Close(_))); // the server's echo
+/// # Ok(())
+/// # }
+/// ```
 pub struct Reader<S> {
     shared: Arc<Shared<S>>,
     timer: Timer,
@@ -61,6 +95,45 @@ pub struct Reader<S> {
 /// The writing half of a split [`WebSocketStream`](super::WebSocketStream). Clone it to send from
 /// several tasks; each frame is queued and written whole. (A message sent
 /// in fragments must come from one task at a time.)
+///
+/// It is a [`Sink`](futures_sink::Sink) of messages too.
+///
+/// ```
+/// use futures_util::SinkExt;
+/// use rfc6455::Message;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// # tokio::spawn(async move {
+/// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+/// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+/// #     while let Ok(msg) = ws.read().await {
+/// #         if msg.is_data() { ws.send(&msg).await?; }
+/// #     }
+/// #     Ok::<_, rfc6455::tokio::Error>(())
+/// # });
+/// let config = rfc6455::tokio::ClientConfig::default();
+/// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+/// let (writer, mut reader) = ws.split();
+///
+/// let tasks: Vec<_> = (0..4)
+///     .map(|i| {
+///         let writer = writer.clone();
+///         tokio::spawn(async move { writer.send_text(&format!("from task {i}")).await })
+///     })
+///     .collect();
+/// for task in tasks {
+///     task.await.unwrap()?;
+/// }
+/// let mut sink = writer.clone();
+/// sink.feed(Message::Binary(vec![1])).await?; // queued
+/// sink.flush().await?; // written
+/// for _ in 0..5 {
+///     reader.read().await?; // whole messages, in whatever order they went
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct Writer<S> {
     shared: Arc<Shared<S>>,
 }
@@ -120,6 +193,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// writers, so nothing can stay borrowed from it). After the peer's
     /// Close, or an error, further calls return [`Error::ConnectionClosed`].
     /// Cancel-safe.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_binary(&[1, 2, 3]).await?;
+    /// writer.send_ping(b"?").await?;
+    /// assert_eq!(reader.read().await?, Message::Binary(vec![1, 2, 3]));
+    /// assert_eq!(reader.read().await?, Message::Pong(b"?".to_vec()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn read(&mut self) -> Result<Message, Error> {
         self.read_with(|e| e.to_message()).await
     }
@@ -129,12 +227,64 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Reader<S> {
     /// connection locked: keep it short, and do not use a [`Writer`] of the
     /// same connection from it. Cancel-safe (`f` is called only once an
     /// event is ready, within the same poll).
+    ///
+    /// ```
+    /// use rfc6455::Event;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_text("a long line of text").await?;
+    /// // Only what is needed leaves the lock: here a length, no copy of the text.
+    /// let len = reader.read_with(|event| match event {
+    ///     Event::Text(text) => text.len(),
+    ///     _ => 0,
+    /// }).await?;
+    /// assert_eq!(len, 19);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn read_with<R>(&mut self, f: impl FnOnce(Event<'_>) -> R) -> Result<R, Error> {
         let mut f = Some(f);
         poll_fn(|cx| self.poll_with(cx, &mut f)).await
     }
 
     /// A writer for this connection.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// drop(writer);
+    /// let another = reader.writer(); // the reading task can send too
+    /// another.send_text("hi").await?;
+    /// assert_eq!(reader.read().await?, "hi".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn writer(&self) -> Writer<S> {
         Writer {
             shared: Arc::clone(&self.shared),
@@ -176,22 +326,117 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Writes everything queued and flushes the stream.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.with_connection(|conn| {
+    ///     conn.send_text("one")?;
+    ///     conn.send_text("two") // both queued
+    /// })?;
+    /// writer.flush().await?; // both written, in one write
+    /// assert_eq!(reader.read().await?, "one".into());
+    /// assert_eq!(reader.read().await?, "two".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn flush(&self) -> Result<(), Error> {
         poll_fn(|cx| self.poll_flush(cx)).await
     }
 
     /// Sends a text message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_text("hello").await?;
+    /// assert_eq!(reader.read().await?, "hello".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_text(&self, text: &str) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_text(text)?)).await
     }
 
     /// Sends a binary message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_binary(&[0xca, 0xfe]).await?;
+    /// assert_eq!(reader.read().await?, vec![0xca, 0xfe].into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_binary(data)?)).await
     }
 
     /// Sends one fragment of a message sent in several frames; see
     /// [`Connection::send_fragment`].
+    ///
+    /// ```
+    /// use rfc6455::MessageKind;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_fragment(MessageKind::Binary, &[1, 2], false).await?;
+    /// writer.send_fragment(MessageKind::Binary, &[3], true).await?;
+    /// assert_eq!(reader.read().await?, vec![1, 2, 3].into()); // one message
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_fragment(
         &self,
         kind: MessageKind,
@@ -203,12 +448,66 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     }
 
     /// Sends a Ping.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send_ping(b"t=1").await?;
+    /// assert_eq!(reader.read().await?, Message::Pong(b"t=1".to_vec()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_ping(payload)?)).await
     }
 
     /// Sends a frame encoded once for many connections (server role; see
     /// [`Connection::send_shared`]).
+    ///
+    /// ```
+    /// use rfc6455::handshake::Accept;
+    /// use rfc6455::outgoing::encode_shared;
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// use rfc6455::MessageKind;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// let mut writers = Vec::new();
+    /// let mut clients = Vec::new();
+    /// for _ in 0..3 {
+    ///     let (client_io, server_io) = tokio::io::duplex(4096);
+    ///     clients.push(tokio::spawn(async move {
+    ///         let (mut socket, _) = ws::connect_over(client_io, "ws://x/", &Default::default()).await?;
+    ///         socket.read().await
+    ///     }));
+    ///     let incoming = ws::read_request_over(server_io, &ServerConfig::default()).await?;
+    ///     let (writer, _reader) = incoming.accept(&Accept::new()).await?.split();
+    ///     writers.push(writer); // a reader task would take `_reader`
+    /// }
+    ///
+    /// let frame = encode_shared(MessageKind::Text, b"news for everyone"); // encoded once
+    /// for writer in &writers {
+    ///     writer.send_shared(&frame).await?;
+    /// }
+    /// for client in clients {
+    ///     assert_eq!(client.await.unwrap()?, "news for everyone".into());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_shared(&self, frame: &SharedFrame) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_shared(frame)?)).await
     }
@@ -216,6 +515,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// Sends any [`Message`], owned or borrowed (`writer.send(msg).await`
     /// reads as it does with `SinkExt::send`, which this shadows with the
     /// same meaning: wait for room, queue, flush).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.send(Message::Text("hello".into())).await?;
+    /// writer.send(Message::Close(None)).await?; // a Close with an empty body
+    /// assert_eq!(reader.read().await?, "hello".into());
+    /// assert_eq!(reader.read().await?, Message::Close(None)); // the server's echo
+    /// assert!(reader.read().await.unwrap_err().is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&self, message: impl Borrow<Message>) -> Result<(), Error> {
         self.send_with(|i| i.queue(message.borrow())).await
     }
@@ -223,6 +548,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// Starts the closing handshake: sends a Close frame. The [`Reader`]
     /// sees the peer's Close and then the end of the connection (and gives
     /// up after the close timeout).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Message};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// writer.close(CloseCode::GOING_AWAY, "shutting down").await?;
+    /// loop {
+    ///     match reader.read().await {
+    ///         Ok(Message::Close(frame)) => {
+    ///             assert_eq!(frame.unwrap().code, Some(CloseCode::GOING_AWAY)); // echoed
+    ///         }
+    ///         Ok(_) => {} // messages still in flight
+    ///         Err(e) if e.is_closed() => break,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.send_with(|i| i.start_close(Some(code), reason)).await
     }
@@ -231,6 +588,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// several frames before one [`flush`](Self::flush). Nothing is
     /// written until the next flush or send, or the next read that has to
     /// wait for the peer.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    /// let (writer, mut reader) = ws.split();
+    ///
+    /// let queued = writer.with_connection(|conn| {
+    ///     conn.send_text("one")?;
+    ///     conn.send_text("two")?;
+    ///     Ok::<_, rfc6455::Error>(conn.output_len())
+    /// })?;
+    /// assert!(queued > 0);
+    /// writer.flush().await?;
+    /// assert_eq!(reader.read().await?, "one".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
         f(&mut lock(&self.shared.inner).conn)
     }

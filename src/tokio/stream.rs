@@ -12,7 +12,12 @@ use crate::adapter::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
 
-/// Default [`high_water`](WebSocketStream::set_high_water) mark: 64 KiB.
+/// Default [`high_water`](WebSocketStream::set_high_water) mark: 128 KiB.
+///
+/// ```
+/// use rfc6455::tokio::{ClientConfig, DEFAULT_HIGH_WATER};
+/// assert_eq!(ClientConfig::default().high_water, DEFAULT_HIGH_WATER);
+/// ```
 pub const DEFAULT_HIGH_WATER: usize = crate::driver::DEFAULT_HIGH_WATER;
 
 // ---------------------------------------------------------------------------
@@ -71,6 +76,44 @@ pub const DEFAULT_HIGH_WATER: usize = crate::driver::DEFAULT_HIGH_WATER;
 /// waiting (and only then: a connection nobody reads from sends no
 /// keepalive pings).
 ///
+/// # Example
+///
+/// A client and a server over an in-memory pipe (over TCP, [`connect`] and
+/// [`accept`] give the same type):
+///
+/// ```
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tokio::{self as ws, ClientConfig, ServerConfig};
+/// use rfc6455::{CloseCode, Message};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ws::Error> {
+/// let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// let server = tokio::spawn(async move {
+///     let incoming = ws::read_request_over(server_io, &ServerConfig::default()).await?;
+///     let mut socket = incoming.accept(&Accept::new()).await?;
+///     loop {
+///         match socket.read().await {
+///             Ok(msg) if msg.is_data() => socket.send(&msg).await?,
+///             Ok(_) => {} // Pings were answered, the Close echoed, by read itself
+///             Err(e) if e.is_closed() => return Ok(()),
+///             Err(e) => return Err(e),
+///         }
+///     }
+/// });
+///
+/// let url = "ws://example.com/chat";
+/// let (mut socket, _) = ws::connect_over(client_io, url, &ClientConfig::default()).await?;
+/// socket.send_text("hello").await?;
+/// assert_eq!(socket.read().await?, Message::Text("hello".into()));
+/// socket.close(CloseCode::NORMAL, "done").await?;
+/// server.await.unwrap()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`connect`]: super::connect
+/// [`accept`]: super::accept
 /// [`Stream`]: futures_core::Stream
 /// [`Sink`]: futures_sink::Sink
 pub struct WebSocketStream<S> {
@@ -91,6 +134,45 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WebSocketStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Wraps a stream whose opening handshake is done. Bytes that arrived
     /// right after the handshake must already have been fed to `conn`.
+    ///
+    /// A server that reads the request head itself:
+    ///
+    /// ```
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, ServerHandshake};
+    /// use rfc6455::tokio::WebSocketStream;
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, mut stream) = tokio::io::duplex(64 << 10);
+    /// # let client = tokio::spawn(async move {
+    /// #     let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://x/", &Default::default()).await?;
+    /// #     ws.send_text("hi").await?;
+    /// #     ws.read().await
+    /// # });
+    ///
+    /// let config = ServerConfig::default();
+    /// let mut handshake = ServerHandshake::new(config.limits);
+    /// let mut buf = vec![0; 4096];
+    /// let (request, used, n) = loop {
+    ///     let n = stream.read(&mut buf).await?;
+    ///     assert!(n > 0, "the client hung up");
+    ///     if let Some((request, used)) = handshake.feed(&buf[..n])? {
+    ///         break (request, used, n);
+    ///     }
+    /// };
+    /// let upgrade = ServerUpgrade::new(request, buf[used..n].to_vec(), &config);
+    /// let (response, conn) = upgrade.answer(&Accept::new());
+    /// stream.write_all(&response).await?;
+    ///
+    /// let mut ws = WebSocketStream::from_connection(stream, conn?);
+    /// let msg = ws.read().await?;
+    /// ws.send(&msg).await?;
+    /// # assert_eq!(client.await.unwrap()?, msg);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_connection(stream: S, conn: Connection) -> Self {
         Self::with_high_water(stream, conn, DEFAULT_HIGH_WATER)
     }
@@ -104,18 +186,82 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Bytes that may wait in the outgoing queue before sends wait for the
-    /// stream (default [`DEFAULT_HIGH_WATER`], 64 KiB). Also the backlog
+    /// stream (default [`DEFAULT_HIGH_WATER`], 128 KiB). Also the backlog
     /// above which reading pauses until automatic replies are written.
+    ///
+    /// ```
+    /// use rfc6455::tokio::DEFAULT_HIGH_WATER;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// assert_eq!(ws.high_water(), DEFAULT_HIGH_WATER);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn high_water(&self) -> usize {
         self.inner.driver.high_water()
     }
 
     /// Sets the [`high_water`](Self::high_water) mark.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.set_high_water(1 << 20); // a fast producer may queue up to 1 MiB
+    /// assert_eq!(ws.high_water(), 1 << 20);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_high_water(&mut self, bytes: usize) {
         self.inner.driver.set_high_water(bytes);
     }
 
     /// The protocol state machine.
+    ///
+    /// ```
+    /// use rfc6455::{Role, State};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// let conn = ws.connection();
+    /// assert_eq!((conn.role(), conn.state()), (Role::Client, State::Open));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.inner.conn
     }
@@ -123,22 +269,116 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// The protocol state machine, e.g. to queue several frames (or
     /// [`echo_event`](Connection::echo_event)) before one
     /// [`flush`](Self::flush).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// let conn = ws.connection_mut();
+    /// for i in 0..3 {
+    ///     conn.send_text(&format!("line {i}"))?; // queued, not written
+    /// }
+    /// ws.flush().await?; // the three frames, in one write
+    /// for i in 0..3 {
+    ///     assert_eq!(ws.read().await?, format!("line {i}").into());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connection_mut(&mut self) -> &mut Connection {
         &mut self.inner.conn
     }
 
     /// The underlying stream.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # tokio::spawn(async move {
+    /// #     let mut ws = rfc6455::tokio::accept(listener.accept().await?.0).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::tokio::connect(&url).await?;
+    ///
+    /// let server = ws.get_ref().peer_addr()?;
+    /// assert_eq!(format!("ws://{server}/"), url);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner.stream
     }
 
     /// The underlying stream (writing to it directly corrupts the framing).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("ws://{}/", listener.local_addr()?);
+    /// # tokio::spawn(async move {
+    /// #     let mut ws = rfc6455::tokio::accept(listener.accept().await?.0).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let (mut ws, _) = rfc6455::tokio::connect(&url).await?;
+    ///
+    /// ws.get_mut().set_nodelay(false)?; // socket options, not bytes
+    /// assert!(!ws.get_ref().nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner.stream
     }
 
     /// Gives back the stream and the connection (with anything still
     /// queued in it).
+    ///
+    /// ```
+    /// use rfc6455::tokio::WebSocketStream;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.connection_mut().send_text("queued")?;
+    /// let (stream, conn) = ws.into_parts();
+    /// assert!(conn.has_output()); // what was queued stays queued
+    /// // ... and back together:
+    /// let mut ws = WebSocketStream::from_connection(stream, conn);
+    /// ws.flush().await?;
+    /// assert_eq!(ws.read().await?, "queued".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_parts(self) -> (S, Connection) {
         (self.inner.stream, self.inner.conn)
     }
@@ -150,6 +390,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Reads the next message (text, binary, ping, pong or close), owned.
     /// After the peer's Close has been returned, or after an error, further
     /// calls return [`Error::ConnectionClosed`]. Cancel-safe.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_text("hello").await?;
+    /// // Cancel-safe: a read that loses a race loses no data.
+    /// let msg = tokio::select! {
+    ///     msg = ws.read() => msg?,
+    ///     _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => panic!("no echo"),
+    /// };
+    /// match msg {
+    ///     Message::Text(text) => assert_eq!(text, "hello"),
+    ///     other => panic!("{other:?}"), // Binary, Ping, Pong, Close
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn read(&mut self) -> Result<Message, Error> {
         Ok(self.read_event().await?.to_message())
     }
@@ -157,6 +427,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Reads the next event, borrowed from the connection's buffers: no
     /// allocation per message. The borrow ends at the next call.
     /// Cancel-safe.
+    ///
+    /// ```
+    /// use rfc6455::Event;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_text("hello").await?;
+    /// match ws.read_event().await? {
+    ///     Event::Text(text) => assert_eq!(text, "hello"), // a view into the receive buffer
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn read_event(&mut self) -> Result<Event<'_>, Error> {
         poll_fn(|cx| self.poll_prepare(cx)).await?;
         Ok(self.inner.conn.event().expect("an event was prepared"))
@@ -166,12 +461,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// [`Connection::event`] (through [`connection`](Self::connection))
     /// holds it. The building block of [`read_event`](Self::read_event),
     /// for hand-written futures.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use rfc6455::Event;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_text("hi").await?;
+    /// poll_fn(|cx| ws.poll_prepare(cx)).await?;
+    /// assert_eq!(ws.connection().event(), Some(Event::Text("hi")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_prepare(cx, &self.ww, &mut self.timer)
     }
 
     /// Writes everything queued and flushes the stream (shutting it down if
     /// the connection is over).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.connection_mut().send_binary(&[1])?;
+    /// ws.connection_mut().send_binary(&[2])?;
+    /// ws.flush().await?; // both frames, in one write
+    /// assert!(!ws.connection().has_output());
+    /// assert_eq!(ws.read().await?, vec![1].into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.inner.poll_flush(cx, &self.ww)).await
     }
@@ -186,11 +529,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Sends a text message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_text("hello").await?;
+    /// assert_eq!(ws.read().await?, "hello".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_text(text)?)).await
     }
 
     /// Sends a binary message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_binary(&[0xde, 0xad]).await?;
+    /// assert_eq!(ws.read().await?, vec![0xde, 0xad].into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_binary(data)?)).await
     }
@@ -198,6 +583,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Sends one fragment of a message sent in several frames (see
     /// [`Connection::send_fragment`]): the first call opens the message,
     /// the one with `fin` set ends it.
+    ///
+    /// ```
+    /// use rfc6455::MessageKind;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// // A message produced piece by piece, sent as it is produced.
+    /// ws.send_fragment(MessageKind::Text, b"hel", false).await?;
+    /// ws.send_fragment(MessageKind::Text, b"lo", true).await?;
+    /// assert_eq!(ws.read().await?, "hello".into()); // the peer gets one message
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -209,11 +618,55 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Sends a Ping (payload at most 125 bytes).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_ping(b"t=1").await?;
+    /// assert_eq!(ws.read().await?, Message::Pong(b"t=1".to_vec())); // the peer answered
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_ping(payload)?)).await
     }
 
     /// Sends a Pong (payload at most 125 bytes).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send_pong(b"heartbeat").await?; // unsolicited: a one-way heartbeat
+    /// ws.send_text("still here").await?;
+    /// assert_eq!(ws.read().await?, "still here".into());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_pong(payload)?)).await
     }
@@ -221,6 +674,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Sends a frame encoded once for many connections with
     /// [`encode_shared`](crate::connection::encode_shared) (server role;
     /// queued by reference, see [`Connection::send_shared`]).
+    ///
+    /// ```
+    /// use rfc6455::handshake::Accept;
+    /// use rfc6455::outgoing::encode_shared;
+    /// use rfc6455::tokio::{self as ws, ServerConfig};
+    /// use rfc6455::MessageKind;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// let mut room = Vec::new();
+    /// let mut clients = Vec::new();
+    /// for _ in 0..3 {
+    ///     let (client_io, server_io) = tokio::io::duplex(4096);
+    ///     clients.push(tokio::spawn(async move {
+    ///         let (mut socket, _) = ws::connect_over(client_io, "ws://x/", &Default::default()).await?;
+    ///         socket.read().await
+    ///     }));
+    ///     let incoming = ws::read_request_over(server_io, &ServerConfig::default()).await?;
+    ///     room.push(incoming.accept(&Accept::new()).await?);
+    /// }
+    ///
+    /// let frame = encode_shared(MessageKind::Text, b"news for everyone"); // encoded once
+    /// for socket in &mut room {
+    ///     socket.send_shared(&frame).await?;
+    /// }
+    /// for client in clients {
+    ///     assert_eq!(client.await.unwrap()?, "news for everyone".into());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_shared(&mut self, frame: &crate::outgoing::SharedFrame) -> Result<(), Error> {
         self.send_with(|i| Ok(i.conn.send_shared(frame)?)).await
     }
@@ -230,6 +713,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// end). `ws.send(msg).await` means what it means with
     /// `futures::SinkExt::send` (wait for room, queue, flush), so code
     /// written against the `Sink` reads the same.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.send(Message::Binary(vec![1, 2, 3])).await?;
+    /// let echo = ws.read().await?;
+    /// ws.send(&echo).await?; // borrowed works too
+    /// assert_eq!(ws.read().await?, echo);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
         self.send_with(|i| i.queue(message.borrow())).await
     }
@@ -239,6 +746,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// any messages still in flight, and shuts the stream down (a server
     /// right away, a client once the server closed the TCP connection,
     /// §7.1.1), within [`Config::close_timeout`](crate::Config::close_timeout).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, State};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// ws.close(CloseCode::NORMAL, "bye").await?; // returns once the server closed too
+    /// assert_eq!(ws.connection().state(), State::Closed);
+    /// assert!(ws.read().await.unwrap_err().is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.inner.start_close(Some(code), reason)?;
         self.flush().await?;
@@ -257,6 +787,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// tasks at once: sink first, like `futures::StreamExt::split`, so
     /// `let (write, read) = ws.split(); read.forward(write)` works as it
     /// does with tokio-tungstenite.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// # let (client_io, server_io) = tokio::io::duplex(64 << 10);
+    /// # tokio::spawn(async move {
+    /// #     let incoming = rfc6455::tokio::read_request_over(server_io, &Default::default()).await?;
+    /// #     let mut ws = incoming.accept(&rfc6455::handshake::Accept::new()).await?;
+    /// #     while let Ok(msg) = ws.read().await {
+    /// #         if msg.is_data() { ws.send(&msg).await?; }
+    /// #     }
+    /// #     Ok::<_, rfc6455::tokio::Error>(())
+    /// # });
+    /// let config = rfc6455::tokio::ClientConfig::default();
+    /// let (mut ws, _) = rfc6455::tokio::connect_over(client_io, "ws://localhost/", &config).await?;
+    ///
+    /// let (writer, mut reader) = ws.split();
+    /// let sender = tokio::spawn(async move {
+    ///     for i in 0..3 {
+    ///         writer.send_text(&format!("message {i}")).await?;
+    ///     }
+    ///     Ok::<_, rfc6455::tokio::Error>(())
+    /// });
+    /// for i in 0..3 {
+    ///     assert_eq!(reader.read().await?, format!("message {i}").into());
+    /// }
+    /// sender.await.unwrap()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split(self) -> (super::Writer<S>, super::Reader<S>) {
         let (inner, ww, timer) = self.into_inner();
         super::split::split(inner, ww, timer)
