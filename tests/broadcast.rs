@@ -81,6 +81,11 @@ impl Server {
     }
 }
 
+/// Held by the tests that push hundreds of megabytes through loopback, so
+/// that they do not run at the same time as each other (each runs against
+/// both servers).
+static HEAVY: Mutex<()> = Mutex::new(());
+
 /// A chat client and the port its name is made of.
 fn join(server: &Server) -> (WebSocket<TcpStream>, u16) {
     let (mut ws, _) = blocking::connect(&server.url()).expect("connect");
@@ -160,6 +165,7 @@ fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped(bin: &str)
     const WINDOW: usize = 32; // messages in flight: 256 KiB, far below the 1 MiB cap
     const MAX: usize = 2500; // ~20 MiB: much more than the stuck socket can buffer
     const WATCH: Duration = Duration::from_secs(8);
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start(bin, &[]);
     let (mut sender, ps) = join(&server);
     expect_line(&mut sender, &format!("User{ps} just connected."));
@@ -174,7 +180,7 @@ fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped(bin: &str)
         expect_line(ws, &format!("User{pstuck} just connected."));
     }
 
-    let (mut sender_reader, sender_writer) = sender.split().unwrap();
+    let (sender_writer, mut sender_reader) = sender.split().unwrap();
     let progress = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let left_seen = Arc::new(AtomicBool::new(false));
     let prefix = format!("User{ps} says: ");
@@ -319,6 +325,257 @@ fn a_client_that_never_reads_does_not_stall_the_others_and_is_dropped(bin: &str)
     }
 }
 
+/// A crowd of clients that complete the handshake and then never read, and
+/// a few clients chatting: the chatters must not notice the crowd. Every
+/// chat line reaches every chatter, in order and quickly (p99 under 250 ms,
+/// none over 1.5 s, loose bounds for a busy machine: a server whose writes
+/// wait on the crowd takes seconds, or drops the chatters as too slow), no
+/// chatter is dropped, and every member of the crowd is
+/// disconnected once it is a bounded amount behind: it is told it left, and
+/// what it finally reads is whole chat lines, then a 1008 Close or the end
+/// of the connection, a bounded number of bytes in all.
+fn a_crowd_that_never_reads_costs_the_chatters_nothing(bin: &str) {
+    const CROWD: usize = 200;
+    const CHATTERS: usize = 3;
+    /// Lines per second from each chatter, and their size: 768 KiB/s for
+    /// each member of the crowd, enough to fill its socket buffers (up to
+    /// 4 MiB on loopback) and leave it 1 MiB behind within seconds.
+    const RATE: u64 = 16;
+    const SIZE: usize = 16 << 10;
+    /// The chat stops this long after the last member of the crowd left
+    /// (but not before `MIN_CHAT`: enough lines for a p99), or at
+    /// `CHAT_LIMIT`.
+    const AFTER: Duration = Duration::from_secs(1);
+    const MIN_CHAT: Duration = Duration::from_secs(5);
+    const CHAT_LIMIT: Duration = Duration::from_secs(14);
+    /// What a member of the crowd may be sent in all: the kernel's socket
+    /// buffers plus the server's 1 MiB allowance, with room to spare.
+    const MAX_BYTES: usize = 8 << 20;
+
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start(bin, &["--ping-interval", "0"]);
+    let mut chatters = Vec::new();
+    let mut ports = Vec::new();
+    for _ in 0..CHATTERS {
+        let (ws, port) = join(&server);
+        chatters.push(ws);
+        ports.push(port);
+    }
+    let crowd: Vec<TcpStream> = (0..CROWD).map(|_| raw_client(server.addr, "/")).collect();
+    let crowd_ports: Vec<u16> = crowd
+        .iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect();
+    let left_lines: std::collections::HashSet<String> = crowd_ports
+        .iter()
+        .map(|p| format!("User{p} left."))
+        .collect();
+    let left_lines = Arc::new(left_lines);
+
+    let epoch = Instant::now();
+    let senders: Vec<String> = ports.iter().map(|p| format!("User{p} says: ")).collect();
+    let senders = Arc::new(senders);
+    let crowd_gone = Arc::new(AtomicUsize::new(0));
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for (who, ws) in chatters.into_iter().enumerate() {
+        let (writer, mut reader) = ws.split().unwrap();
+        writers.push(writer);
+        let (senders, left_lines) = (Arc::clone(&senders), Arc::clone(&left_lines));
+        let crowd_gone = Arc::clone(&crowd_gone);
+        readers.push(thread::spawn(move || -> Result<Vec<u64>, String> {
+            // Per sender: the next line number expected; `None` once its
+            // END arrived.
+            let mut next: Vec<Option<u64>> = vec![Some(0); senders.len()];
+            let mut latencies = Vec::new();
+            let mut left = 0;
+            while next.iter().any(Option::is_some) {
+                let t = match reader.read() {
+                    Ok(Message::Text(t)) => t,
+                    Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                    other => return Err(format!("chatter {who}: {other:?}")),
+                };
+                if left_lines.contains(&t) {
+                    left += 1;
+                    if who == 0 {
+                        crowd_gone.store(left, Ordering::SeqCst);
+                    }
+                    continue;
+                }
+                let Some((s, body)) = senders
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, p)| Some((i, t.strip_prefix(p.as_str())?)))
+                else {
+                    continue; // arrivals
+                };
+                let Some(want) = next[s] else {
+                    return Err(format!("chatter {who}: line after END: {body:.40}"));
+                };
+                if body == "END" {
+                    next[s] = None;
+                    continue;
+                }
+                let mut fields = body.split(' ');
+                let sent: u64 = fields
+                    .next()
+                    .and_then(|f| f.strip_prefix("t="))
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("chatter {who}: bad line {body:.40}"))?;
+                let n: u64 = fields
+                    .next()
+                    .and_then(|f| f.strip_prefix("n="))
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("chatter {who}: bad line {body:.40}"))?;
+                if n != want {
+                    return Err(format!(
+                        "chatter {who}: from chatter {s}, line {n} arrived, {want} expected"
+                    ));
+                }
+                next[s] = Some(want + 1);
+                latencies.push(epoch.elapsed().as_micros() as u64 - sent);
+            }
+            Ok(latencies)
+        }));
+    }
+
+    // Every chatter says RATE lines a second until the crowd is gone (and
+    // AFTER more), or CHAT_LIMIT.
+    let started = Instant::now();
+    let mut all_gone: Option<Instant> = None;
+    let mut sent = 0u64;
+    loop {
+        let now = Instant::now();
+        if all_gone.is_none() && crowd_gone.load(Ordering::SeqCst) == CROWD {
+            all_gone = Some(now);
+        }
+        if all_gone.is_some_and(|t| now >= t + AFTER && now >= started + MIN_CHAT)
+            || now >= started + CHAT_LIMIT
+        {
+            break;
+        }
+        let due = started + Duration::from_micros(sent * 1_000_000 / RATE);
+        if now < due {
+            thread::sleep(due - now);
+            continue;
+        }
+        for (i, w) in writers.iter().enumerate() {
+            let head = format!("t={} n={sent} ", epoch.elapsed().as_micros());
+            let line = format!("{head}{}", "x".repeat(SIZE - head.len()));
+            if let Err(e) = w.send_text(&line) {
+                let about: Vec<String> = server
+                    .log()
+                    .lines()
+                    .filter(|l| ports.iter().any(|p| l.contains(&format!("User{p} "))))
+                    .map(String::from)
+                    .collect();
+                panic!(
+                    "chatter {i} was dropped after {sent} lines ({e}), {:.1} s into the chat; \
+                     the server said of the chatters:\n{}",
+                    started.elapsed().as_secs_f64(),
+                    about.join("\n")
+                );
+            }
+        }
+        sent += 1;
+    }
+    for w in &writers {
+        w.send_text("END").unwrap();
+    }
+    let mut latencies = Vec::new();
+    for r in readers {
+        let got = r
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{e} ({sent} lines each); log:\n{}", server.log()));
+        assert_eq!(
+            got.len() as u64,
+            sent * CHATTERS as u64,
+            "a chatter missed lines"
+        );
+        latencies.extend(got);
+    }
+    latencies.sort_unstable();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let max = *latencies.last().unwrap();
+    let gone = crowd_gone.load(Ordering::SeqCst);
+    eprintln!(
+        "{bin}: {} lines delivered to {CHATTERS} chatters past {CROWD} stuck clients in \
+         {:.1} s: p50 {} ms, p99 {} ms, max {} ms; {gone} stuck clients dropped",
+        latencies.len(),
+        started.elapsed().as_secs_f64(),
+        latencies[latencies.len() / 2] / 1000,
+        p99 / 1000,
+        max / 1000,
+    );
+    assert!(
+        p99 <= 250_000 && max <= 1_500_000,
+        "the chatters waited on the clients that do not read: p99 {} ms, max {} ms",
+        p99 / 1000,
+        max / 1000
+    );
+    assert_eq!(
+        gone,
+        CROWD,
+        "only {gone} of the {CROWD} clients that never read were dropped in {} s",
+        CHAT_LIMIT.as_secs()
+    );
+    for p in &crowd_ports {
+        assert!(
+            server.log_contains(&format!("User{p} is too slow")),
+            "User{p} left but was not found too slow; log:\n{}",
+            server.log()
+        );
+    }
+
+    // What a few of the crowd finally read: whole chat lines, then a 1008
+    // Close or the end of the connection, and a bounded amount in all.
+    for mut s in crowd.into_iter().take(4) {
+        s.set_read_timeout(Some(LONG)).unwrap();
+        let mut counter = Counting {
+            inner: &mut s,
+            bytes: 0,
+        };
+        let mut lines = 0;
+        loop {
+            match read_frame(&mut counter) {
+                Ok(Some(f)) if f.opcode == 0x1 => lines += 1,
+                Ok(Some(f)) => {
+                    assert_eq!(f.close_code(), 1008, "after {lines} lines: {f:?}");
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    assert!(
+                        !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+                        "a dropped client's socket stayed open"
+                    );
+                    break;
+                }
+            }
+        }
+        assert!(
+            counter.bytes <= MAX_BYTES,
+            "a client that never read was sent {} bytes ({lines} lines) before it was dropped",
+            counter.bytes
+        );
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counting<'a, R> {
+    inner: &'a mut R,
+    bytes: usize,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n;
+        Ok(n)
+    }
+}
+
 fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(LONG)).unwrap();
@@ -425,6 +682,7 @@ macro_rules! against_both {
 against_both!(
     three_clients_join_chat_and_one_vanishes,
     a_client_that_never_reads_does_not_stall_the_others_and_is_dropped,
+    a_crowd_that_never_reads_costs_the_chatters_nothing,
     serves_the_page_over_plain_http_and_404_elsewhere,
     keepalive_pings_clients_that_stay_connected,
     negotiates_deflate_with_a_chromium_offer,

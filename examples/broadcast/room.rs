@@ -1,40 +1,112 @@
-//! The chat room: who is connected, and getting every line to all of them.
+//! The chat room: one log of lines that every client is written from at its
+//! own pace, by a writer that never waits for a socket.
 //!
-//! Each client has a bounded outgoing queue. A chat line is encoded into a
-//! WebSocket frame once ([`encode_shared`]) and the same bytes are queued,
-//! by reference (one pointer per client), on every client; a queue that a
-//! burst grew is shrunk once written out. A small pool of writer threads
-//! drains the queues, writing everything queued for a client in one vectored
-//! write. No lock is held while writing to a socket, and a client whose
-//! socket does not accept data is retried later rather than waited for: one
-//! slow or stuck client never delays the others. A client that falls too far
-//! behind is sent a Close frame (1008) and disconnected.
+//! **The log.** A chat line is encoded into a WebSocket frame once
+//! ([`encode_shared`]) and appended to the room's log; a client is only a
+//! cursor into it (the next line it has not been sent), plus a short queue
+//! of bytes for it alone (its pongs, its close reply). The log keeps the
+//! lines some client still needs, at most [`MAX_BEHIND_BYTES`] of them:
+//! once every client has been sent a line, the line is dropped, so with no
+//! one behind the log is empty. A client whose next line has left the log
+//! (more than 1 MiB of lines behind) is sent a Close frame (1008, `too
+//! slow!`) and disconnected.
+//!
+//! **The writer** (one thread) is woken by every new line and by every
+//! reply queued. It goes through the clients whose sockets have room and
+//! writes to each, in one vectored write, what it has not been sent yet
+//! (up to [`MAX_IOV`] lines), with `MSG_DONTWAIT`: the write takes what the
+//! socket's buffer has room for and returns at once, so no client ever
+//! makes it wait. A client whose socket is full is *parked*: set aside,
+//! and handed to the watcher. The writer does not go through the parked
+//! clients for each line, only when the oldest line a parked client needs
+//! is about to leave the log, when one of them is leaving, or when one is
+//! out of time: a crowd of clients that do not read costs each line
+//! nothing. When a crowd falls out of the log at once, its goodbyes go out
+//! [`LEAVING_PER_PASS`] at a time, the others' lines in between.
+//!
+//! **The watcher** (one thread) waits in `poll(2)` for the parked clients'
+//! sockets to become writable (or to fail), and gives each one back to the
+//! writer when it does. A client that never reads stays parked until it is
+//! more than the log's worth of lines behind, then is dropped; a slow
+//! reader is written to whenever its socket has room.
+//!
+//! The sockets stay blocking for their reader threads: only the writer's
+//! calls are non-blocking (`MSG_DONTWAIT` on each `sendmsg`). Each socket's
+//! send buffer is fixed at [`SEND_BUFFER`] rather than left to grow to
+//! 4 MiB, so a client that stops reading holds little kernel memory and
+//! is parked soon; the backlog is then the log's, shared by everyone. To
+//! drop a client whose socket is full, the writer lends its send buffer
+//! the room for the rest of a line partly written and the Close frame, so
+//! that the client, if it ever reads, learns why it was dropped.
+//!
+//! Locks: the log's lock is held to append a line, to take a few
+//! references to lines (never while writing to a socket), or to drop the
+//! lines no one needs. A client's own lock is held by the writer while
+//! writing to it (a call that does not wait) and by its reader thread to
+//! queue a reply.
 //!
 //! The room knows nothing of other nodes: lines said here ([`Room::broadcast`])
 //! are also handed to an optional [`Relay`] (the Redis link, when there is
 //! one), and lines that come from elsewhere are delivered to the clients here
 //! only ([`Room::deliver`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{IoSlice, Write};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
-use std::time::Duration;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rfc6455::connection::encode_shared;
 use rfc6455::outgoing::SharedFrame;
 use rfc6455::MessageKind;
 
-/// How long one write may wait for a client's socket before the writer moves
-/// on to other clients.
-const WRITE_TIMEOUT: Duration = Duration::from_millis(20);
+/// Bytes of lines the log keeps for a client that is behind: a client whose
+/// next line is older than that is too slow.
+pub const MAX_BEHIND_BYTES: usize = 1 << 20;
 
-/// Bytes queued for one client beyond which it is dropped as too slow.
-pub const MAX_QUEUED_BYTES: usize = 1 << 20;
+/// Bytes queued for one client alone (its pongs, and the rest of a line
+/// partly written) beyond which it is too slow.
+const MAX_OWN_BYTES: usize = 256 << 10;
 
-/// Bytes to write, queued by reference (`Arc<Chunk>`): a line said to
-/// everyone costs each client's queue one pointer.
+/// The send buffer asked for on each client's socket (Linux doubles it for
+/// its bookkeeping: about 128 KiB of data, instead of up to 4 MiB with the
+/// default autotuning). Plenty for chat lines; what a client has not taken
+/// waits in the log instead.
+pub const SEND_BUFFER: usize = 64 << 10;
+
+/// Lent to a full socket's send buffer, besides what is left to write, so
+/// that a Close frame still gets in (Linux lets a socket's queue overshoot
+/// its buffer by up to a segment's worth of memory).
+const GOODBYE_ROOM: usize = 32 << 10;
+
+/// How long a client that is leaving (closing handshake done, disconnected,
+/// or too slow) has to take its last bytes before its socket is shut down.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Pieces of one vectored write at most (Linux takes up to 1024)...
+const MAX_IOV: usize = 1024;
+
+/// ...and bytes of lines at most: twice what a socket's buffer holds.
+const MAX_BATCH_BYTES: usize = 4 * SEND_BUFFER;
+
+/// Parked clients that are leaving (a goodbye to write, a socket to shut
+/// down) dealt with in one pass at most: when thousands fall behind at once,
+/// the others' lines still go out between batches.
+const LEAVING_PER_PASS: usize = 128;
+
+/// The Close frame sent to a client that is too slow: 1008, `too slow!`.
+const TOO_SLOW: [u8; 13] = [
+    0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
+];
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Bytes for one client: a line from the log, or its own.
 enum Chunk {
     /// A frame encoded once for everyone.
     Shared(SharedFrame),
@@ -51,231 +123,350 @@ impl Chunk {
     }
 }
 
-#[derive(Default)]
-struct Queue {
-    chunks: VecDeque<Arc<Chunk>>,
-    /// Bytes of the first chunk already written.
+/// What is left to write to one client.
+struct Out {
+    /// Sequence number of the next line of the log to write.
+    cursor: u64,
+    /// Written before any more lines of the log: the client's own bytes,
+    /// and the rest of a line partly written.
+    own: VecDeque<Chunk>,
+    /// Bytes of `own[0]` already written.
     offset: usize,
-    bytes: usize,
-    /// On the writers' work list (or being written) right now.
-    scheduled: bool,
-    /// Shut the socket down once the queue is written (close handshake done,
-    /// or dropped as too slow).
-    closing: bool,
-    /// The backlog passed the limit; the writer (the only one that removes
-    /// chunks) drops it and queues a Close frame.
-    overflowed: bool,
-    /// Writes in a row that made no progress while closing.
-    stalls: u32,
-}
-
-/// A client's queue, once written out, is shrunk to room for this many
-/// chunks if a burst grew it past 8 times that (thousands of clients joining
-/// at once queue thousands of lines on every client).
-const IDLE_CAPACITY: usize = 8;
-
-/// Writes without progress after which a closing client is cut off.
-const MAX_STALLS: u32 = 5;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    /// Bytes in `own`, not counting `offset`.
+    own_bytes: usize,
+    /// Set when the client is leaving: no more lines of the log, `own` is
+    /// written out, then the socket is shut down, at this time at the latest.
+    closing: Option<Instant>,
 }
 
 /// One connected client, as the room sees it.
 pub struct Client {
     pub name: String,
-    /// The socket: the client's reader thread reads from it, the writers
-    /// write to it.
+    /// The socket: the client's reader thread reads from it (blocking), the
+    /// writer writes to it (never blocking).
     pub stream: TcpStream,
-    queue: Mutex<Queue>,
+    /// Its socket was full: the watcher has it until the socket is writable.
+    parked: AtomicBool,
+    out: Mutex<Out>,
+}
+
+/// What the writer did with a client.
+#[derive(PartialEq, Eq)]
+enum Step {
+    /// Nothing more to write for now.
+    Idle,
+    /// Wrote, and more is waiting.
+    More,
+    /// Its socket is full.
+    Park,
+    /// Gone: shut down, or its last bytes written.
+    Done,
+}
+
+/// What the writer learnt of a client, besides the [`Step`].
+struct Report {
+    step: Step,
+    /// It wrote a goodbye, or shut the socket down (the costly part of
+    /// dropping a client).
+    busy: bool,
+    /// The next line it needs (`None` if it is leaving).
+    needs: Option<u64>,
+    /// When it is to be cut off, if it is leaving.
+    deadline: Option<Instant>,
 }
 
 impl Client {
     /// Queues bytes for this client alone (the connection's own replies).
     /// `last` marks the end of the connection: shut down once written.
-    pub fn push_own(self: &Arc<Self>, room: &Room, bytes: Vec<u8>, last: bool) {
-        let mut q = lock(&self.queue);
-        if q.closing {
+    pub fn push_own(&self, room: &Room, bytes: Vec<u8>, last: bool) {
+        let mut out = lock(&self.out);
+        if out.closing.is_some() {
             return;
         }
-        q.bytes += bytes.len();
-        q.chunks.push_back(Arc::new(Chunk::Own(bytes)));
-        q.closing |= last;
-        self.schedule(room, q);
+        if out.own_bytes + bytes.len() > MAX_OWN_BYTES {
+            // It sends pings and does not read the pongs.
+            self.too_slow(&mut out, "its replies pile up");
+        } else if !bytes.is_empty() {
+            out.own_bytes += bytes.len();
+            out.own.push_back(Chunk::Own(bytes));
+        }
+        if last && out.closing.is_none() {
+            out.closing = Some(Instant::now() + CLOSE_GRACE);
+        }
+        let leaving = out.closing.is_some();
+        drop(out);
+        // A parked client that is leaving: the writer looks at it now.
+        room.wake(leaving && self.parked.load(Ordering::Acquire));
     }
 
-    fn push_shared(self: &Arc<Self>, room: &Room, frame: &Arc<Chunk>) {
-        let mut q = lock(&self.queue);
-        if q.closing {
-            return;
-        }
-        if q.bytes + frame.bytes().len() > room.max_queued {
-            // Too far behind: keep a frame being written intact, drop the
-            // rest, say why, and disconnect.
-            eprintln!(
-                "{} is too slow ({} bytes queued): disconnecting",
-                self.name, q.bytes
-            );
-            let keep = usize::from(q.offset > 0);
-            q.chunks.truncate(keep);
-            q.bytes = q.chunks.front().map_or(0, |c| c.bytes().len() - q.offset);
-            let close = [
-                0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
-            ];
-            q.chunks.push_back(Arc::new(Chunk::Own(close.to_vec())));
-            q.bytes += close.len();
-            q.closing = true;
-        } else {
-            q.bytes += frame.bytes().len();
-            q.chunks.push_back(Arc::clone(frame));
-        }
-        self.schedule(room, q);
+    /// Stops sending lines, and queues a Close frame (1008) behind a line
+    /// partly written, dropping the rest; lends the socket's buffer room
+    /// for them.
+    fn too_slow(&self, out: &mut Out, why: &str) {
+        eprintln!("{} is too slow ({why}): disconnecting", self.name);
+        let keep = usize::from(out.offset > 0);
+        out.own.truncate(keep);
+        out.own_bytes = out.own.front().map_or(0, |c| c.bytes().len() - out.offset);
+        out.own.push_back(Chunk::Own(TOO_SLOW.to_vec()));
+        out.own_bytes += TOO_SLOW.len();
+        out.closing = Some(Instant::now() + CLOSE_GRACE);
+        set_send_buffer(&self.stream, SEND_BUFFER + GOODBYE_ROOM + out.own_bytes);
     }
 
-    fn schedule(self: &Arc<Self>, room: &Room, mut q: std::sync::MutexGuard<'_, Queue>) {
-        if !q.scheduled {
-            q.scheduled = true;
-            drop(q);
-            room.work.push(Arc::clone(self));
-        }
+    /// Shuts the socket down (its reader thread then sees the end and
+    /// leaves) and forgets what was left to write.
+    fn cut_off(&self, out: &mut Out) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        out.own.clear();
+        out.own_bytes = 0;
+        out.offset = 0;
+        out.closing.get_or_insert_with(Instant::now);
     }
 
-    /// Writes what is queued, in one vectored write. Returns whether the
-    /// client should go back on the work list.
-    fn write_some(&self) -> bool {
-        let mut q = lock(&self.queue);
-        if q.overflowed {
-            // Keep a frame already partly written intact, drop the rest, and
-            // say why (1008: policy violation).
-            q.overflowed = false;
-            let keep = usize::from(q.offset > 0);
-            q.chunks.truncate(keep);
-            q.bytes = q.chunks.front().map_or(0, |c| c.bytes().len() - q.offset);
-            let close = [
-                0x88, 0x0b, 0x03, 0xf0, b't', b'o', b'o', b' ', b's', b'l', b'o', b'w', b'!',
-            ];
-            q.chunks.push_back(Arc::new(Chunk::Own(close.to_vec())));
-            q.bytes += close.len();
+    /// The writer's turn with a client whose socket has room: writes what
+    /// it can without waiting. `lines` is scratch space for references to
+    /// lines.
+    fn write(&self, room: &Room, now: Instant, lines: &mut Vec<SharedFrame>) -> Report {
+        let mut out = lock(&self.out);
+        let step = self.write_locked(&mut out, room, now, lines);
+        out.report(step)
+    }
+
+    /// The writer's look at a parked client: drops it if its next line has
+    /// left the log (`first` is the oldest line there); if it is leaving,
+    /// tries once (`tried`) to write its last bytes at once (the socket's
+    /// buffer was lent room for a goodbye), and cuts it off when out of
+    /// time.
+    fn check_parked(
+        &self,
+        room: &Room,
+        (first, now): (u64, Instant),
+        tried: &mut bool,
+        lines: &mut Vec<SharedFrame>,
+    ) -> Report {
+        let mut out = lock(&self.out);
+        if out.closing.is_none() && out.cursor < first {
+            let missed = first - out.cursor;
+            self.too_slow(&mut out, &format!("{missed} lines missed"));
+            *tried = false;
         }
-        if q.chunks.is_empty() {
-            q.scheduled = false;
-            if q.closing {
-                let _ = self.stream.shutdown(Shutdown::Both);
+        let (step, busy) = match out.closing {
+            Some(t) if now >= t => {
+                self.cut_off(&mut out);
+                (Step::Done, true)
             }
-            return false;
-        }
-        // Take cheap handles to the first chunks and write without the lock.
-        let batch: Vec<Arc<Chunk>> = q.chunks.iter().take(64).cloned().collect();
-        let offset = q.offset;
-        drop(q);
-        let slices: Vec<IoSlice<'_>> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                IoSlice::new(if i == 0 {
-                    &c.bytes()[offset..]
-                } else {
-                    c.bytes()
-                })
-            })
-            .collect();
-        let written = match (&self.stream).write_vectored(&slices) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                0
+            Some(_) if !*tried => {
+                *tried = true;
+                match self.write_locked(&mut out, room, now, lines) {
+                    Step::Done => (Step::Done, true),
+                    _ => (Step::Park, true),
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+            _ => (Step::Park, false),
+        };
+        let mut report = out.report(step);
+        report.busy = busy;
+        report
+    }
+
+    fn write_locked(
+        &self,
+        out: &mut Out,
+        room: &Room,
+        now: Instant,
+        lines: &mut Vec<SharedFrame>,
+    ) -> Step {
+        if out.closing.is_some_and(|t| now >= t) {
+            self.cut_off(out);
+            return Step::Done;
+        }
+        // Own bytes first, then lines from the log.
+        let own = out.own.len().min(MAX_IOV);
+        let mut more = out.own.len() > own;
+        lines.clear();
+        if out.closing.is_none() && own < MAX_IOV {
+            match room.take(out.cursor, MAX_IOV - own, lines) {
+                Ok(left) => more |= left,
+                Err(missed) => {
+                    self.too_slow(out, &format!("{missed} lines missed"));
+                    return Step::More;
+                }
+            }
+        }
+        if own + lines.len() == 0 {
+            if out.closing.is_some() {
+                self.cut_off(out);
+                return Step::Done;
+            }
+            return Step::Idle;
+        }
+        let mut iov = Vec::with_capacity(own + lines.len());
+        for (i, c) in out.own.iter().take(own).enumerate() {
+            let skip = if i == 0 { out.offset } else { 0 };
+            iov.push(IoSlice::new(&c.bytes()[skip..]));
+        }
+        iov.extend(lines.iter().map(|f| IoSlice::new(f.as_bytes())));
+        let total: usize = iov.iter().map(|s| s.len()).sum();
+        let written = match send_now(&self.stream, &iov) {
+            Ok(w) => w,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Step::More,
             Err(_) => {
-                // The socket is gone: the reader will notice and leave.
-                let mut q = lock(&self.queue);
-                q.chunks.clear();
-                q.bytes = 0;
-                q.offset = 0;
-                q.closing = true;
-                q.scheduled = false;
-                let _ = self.stream.shutdown(Shutdown::Both);
-                return false;
+                // The connection is gone: its reader will notice and leave.
+                self.cut_off(out);
+                return Step::Done;
             }
         };
-        let mut q = lock(&self.queue);
-        if written == 0 && q.closing {
-            q.stalls += 1;
-            if q.stalls >= MAX_STALLS {
-                // It will not read: cut it off (its reader thread then leaves).
-                q.chunks.clear();
-                q.bytes = 0;
-                q.offset = 0;
-                q.scheduled = false;
-                let _ = self.stream.shutdown(Shutdown::Both);
-                return false;
-            }
-        } else if written > 0 {
-            q.stalls = 0;
+        drop(iov);
+        out.consume(written, lines);
+        if written < total {
+            Step::Park
+        } else if more {
+            Step::More
+        } else if out.closing.is_some() && out.own.is_empty() {
+            self.cut_off(out);
+            Step::Done
+        } else {
+            Step::Idle
         }
+    }
+}
+
+impl Out {
+    fn report(&self, step: Step) -> Report {
+        Report {
+            step,
+            busy: false,
+            needs: self.closing.is_none().then_some(self.cursor),
+            deadline: self.closing,
+        }
+    }
+
+    /// Marks `written` bytes as written: of `own` first, then of `lines`
+    /// (the lines from the cursor on that were in the write).
+    fn consume(&mut self, written: usize, lines: &[SharedFrame]) {
         let mut left = written;
-        q.bytes = q.bytes.saturating_sub(written);
-        while left > 0 && !q.chunks.is_empty() {
-            let first = q
-                .chunks
-                .front()
-                .map_or(0, |c| c.bytes().len())
-                .saturating_sub(q.offset);
-            if left >= first {
-                q.chunks.pop_front();
-                q.offset = 0;
-                left -= first;
-            } else {
-                q.offset += left;
-                left = 0;
+        while left > 0 {
+            let Some(first) = self.own.front() else { break };
+            let len = first.bytes().len() - self.offset;
+            if left < len {
+                self.offset += left;
+                self.own_bytes -= left;
+                return;
             }
+            left -= len;
+            self.own_bytes -= len;
+            self.own.pop_front();
+            self.offset = 0;
         }
-        if q.chunks.is_empty() {
-            if q.chunks.capacity() > 8 * IDLE_CAPACITY {
-                q.chunks.shrink_to(IDLE_CAPACITY);
+        for f in lines {
+            if left == 0 {
+                break;
             }
-            q.scheduled = false;
-            if q.closing {
-                let _ = self.stream.shutdown(Shutdown::Both);
+            self.cursor += 1;
+            let len = f.as_bytes().len();
+            if left < len {
+                // The rest of this line goes before anything else.
+                self.own.push_back(Chunk::Shared(f.clone()));
+                self.offset = left;
+                self.own_bytes = len - left;
+                return;
             }
-            return false;
+            left -= len;
         }
-        true
+        if self.own.is_empty() && self.own.capacity() > 8 {
+            self.own = VecDeque::new();
+        }
     }
 }
 
-/// The writers' work list: clients with something to write.
+/// `sendmsg(2)` with `MSG_DONTWAIT`: writes what the socket has room for,
+/// and never waits (the socket itself stays blocking for its reader).
+fn send_now(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const FLAGS: libc::c_int = libc::MSG_DONTWAIT;
+    // SAFETY: a zeroed msghdr is valid (no name, no control data); `IoSlice`
+    // is ABI-compatible with `iovec` on Unix, and `bufs` outlives the call.
+    let n = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len() as _;
+        libc::sendmsg(stream.as_raw_fd(), &msg, FLAGS)
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Asks for a socket send buffer of `bytes` (`SO_SNDBUF`; Linux doubles
+/// it, and no longer grows it by itself).
+fn set_send_buffer(stream: &TcpStream, bytes: usize) {
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The log and the writer's to-do, under one lock.
 #[derive(Default)]
-struct WorkList {
-    list: Mutex<VecDeque<Arc<Client>>>,
-    ready: Condvar,
+struct Shared {
+    /// Lines some client may still need, oldest first.
+    frames: VecDeque<SharedFrame>,
+    /// Sequence number of `frames[0]`.
+    first: u64,
+    /// Bytes in `frames`.
+    bytes: usize,
+    /// Clients that joined since the writer last looked.
+    joined: Vec<Arc<Client>>,
+    /// Something to write: a new line, a reply, a client given back by the
+    /// watcher.
+    dirty: bool,
+    /// The watcher gave clients back.
+    returned: bool,
+    /// A parked client is leaving: the writer looks at the parked ones.
+    parked_changed: bool,
 }
 
-impl WorkList {
-    fn push(&self, c: Arc<Client>) {
-        lock(&self.list).push_back(c);
-        self.ready.notify_one();
+impl Shared {
+    fn end(&self) -> u64 {
+        self.first + self.frames.len() as u64
     }
 
-    fn pop(&self) -> Arc<Client> {
-        let mut list = lock(&self.list);
-        loop {
-            if let Some(c) = list.pop_front() {
-                return c;
-            }
-            list = self.ready.wait(list).unwrap_or_else(|e| e.into_inner());
+    fn append(&mut self, frame: SharedFrame) {
+        self.bytes += frame.as_bytes().len();
+        self.frames.push_back(frame);
+        while self.bytes > MAX_BEHIND_BYTES {
+            let old = self.frames.pop_front().expect("bytes are in frames");
+            self.bytes -= old.as_bytes().len();
+            self.first += 1;
+        }
+        self.dirty = true;
+    }
+
+    /// Drops the lines before `seq`, and memory a burst left behind.
+    fn drop_before(&mut self, seq: u64) {
+        while self.first < seq {
+            let Some(old) = self.frames.pop_front() else {
+                break;
+            };
+            self.bytes -= old.as_bytes().len();
+            self.first += 1;
+        }
+        if self.frames.capacity() > 64 && self.frames.len() < self.frames.capacity() / 8 {
+            self.frames.shrink_to(self.frames.len() * 2);
         }
     }
-}
-
-/// A text line, encoded once for every client.
-fn text_frame(line: &str) -> Arc<Chunk> {
-    let frame = encode_shared(MessageKind::Text, line.as_bytes());
-    Arc::new(Chunk::Shared(frame))
 }
 
 /// Where lines said in this room go besides its own clients. It must not
@@ -284,10 +475,14 @@ pub type Relay = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Everyone in the chat.
 pub struct Room {
-    clients: RwLock<HashMap<u64, Arc<Client>>>,
-    next_id: AtomicU64,
-    work: WorkList,
-    max_queued: usize,
+    shared: Mutex<Shared>,
+    /// Wakes the writer.
+    ready: Condvar,
+    /// Clients just parked, for the watcher.
+    to_watch: Mutex<Vec<Arc<Client>>>,
+    /// Wakes the watcher (a byte written to it).
+    watcher_bell: UnixStream,
+    online: AtomicUsize,
     relay: Option<Relay>,
     /// A line for each client that joins while it is set (for example: other
     /// nodes are unreachable right now).
@@ -295,68 +490,91 @@ pub struct Room {
 }
 
 impl Room {
-    /// A room whose clients are dropped past `max_queued` bytes of backlog,
-    /// served by `writers` writer threads. Lines said here also go to
-    /// `relay`, if any.
-    pub fn new(writers: usize, max_queued: usize, relay: Option<Relay>) -> Arc<Room> {
+    /// A room, with its writer and watcher threads. Lines said here also go
+    /// to `relay`, if any.
+    pub fn new(relay: Option<Relay>) -> io::Result<Arc<Room>> {
+        let (bell, bell_rx) = UnixStream::pair()?;
+        bell.set_nonblocking(true)?;
+        bell_rx.set_nonblocking(true)?;
         let room = Arc::new(Room {
-            clients: RwLock::new(HashMap::new()),
-            next_id: AtomicU64::new(1),
-            work: WorkList::default(),
-            max_queued,
+            shared: Mutex::new(Shared::default()),
+            ready: Condvar::new(),
+            to_watch: Mutex::new(Vec::new()),
+            watcher_bell: bell,
+            online: AtomicUsize::new(0),
             relay,
             status: Mutex::new(None),
         });
-        for i in 0..writers.max(1) {
-            let room = Arc::clone(&room);
-            std::thread::Builder::new()
-                .name(format!("writer-{i}"))
-                .spawn(move || loop {
-                    let client = room.work.pop();
-                    if client.write_some() {
-                        room.work.push(client);
-                    }
-                })
-                .expect("spawn writer thread");
-        }
-        room
+        let r = Arc::clone(&room);
+        std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || r.run_writer())?;
+        let r = Arc::clone(&room);
+        std::thread::Builder::new()
+            .name("watcher".into())
+            .spawn(move || r.run_watcher(bell_rx))?;
+        Ok(room)
     }
 
     /// Adds a client (`stream` is its socket, see [`Client::stream`]) and
     /// announces it to everyone, itself included.
-    pub fn join(&self, name: String, stream: TcpStream) -> (u64, Arc<Client>) {
-        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let client = Arc::new(Client {
-            name,
-            stream,
-            queue: Mutex::new(Queue::default()),
-        });
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    pub fn join(&self, name: String, stream: TcpStream) -> Arc<Client> {
+        // No Nagle delay: the writer batches by itself.
+        let _ = stream.set_nodelay(true);
+        set_send_buffer(&stream, SEND_BUFFER);
+        let line = format!("{name} just connected.");
+        let notice = text_frame(&line);
         // Under the status lock, so that a status line delivered at the same
         // time (`notify`) reaches the newcomer exactly once.
         let status = lock(&self.status);
-        self.clients
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, Arc::clone(&client));
-        self.broadcast(&format!("{} just connected.", client.name));
-        if let Some(line) = status.as_deref() {
-            client.push_shared(self, &text_frame(line));
-        }
+        let client = {
+            let mut shared = lock(&self.shared);
+            shared.append(notice.clone());
+            // The newcomer starts after its own arrival, which it is sent
+            // first, with the status line if there is one.
+            let mut own = VecDeque::from([Chunk::Shared(notice)]);
+            if let Some(line) = status.as_deref() {
+                own.push_back(Chunk::Shared(text_frame(line)));
+            }
+            let own_bytes = own.iter().map(|c| c.bytes().len()).sum();
+            let client = Arc::new(Client {
+                name,
+                stream,
+                parked: AtomicBool::new(false),
+                out: Mutex::new(Out {
+                    cursor: shared.end(),
+                    own,
+                    offset: 0,
+                    own_bytes,
+                    closing: None,
+                }),
+            });
+            shared.joined.push(Arc::clone(&client));
+            client
+        };
         drop(status);
-        (id, client)
+        self.online.fetch_add(1, Ordering::Relaxed);
+        self.ready.notify_one();
+        if let Some(relay) = &self.relay {
+            relay(&line);
+        }
+        client
     }
 
-    /// Removes a client and tells everyone.
-    pub fn leave(&self, id: u64) {
-        let gone = self
-            .clients
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        if let Some(c) = gone {
-            self.broadcast(&format!("{} left.", c.name));
-        }
+    /// Removes a client (its last bytes, if any, get [`CLOSE_GRACE`] to go)
+    /// and tells everyone.
+    pub fn leave(&self, client: &Client) {
+        let newly = {
+            let mut out = lock(&client.out);
+            let newly = out.closing.is_none();
+            out.closing
+                .get_or_insert_with(|| Instant::now() + CLOSE_GRACE);
+            newly
+        };
+        // A parked client that is leaving: the writer looks at it now.
+        self.wake(newly && client.parked.load(Ordering::Acquire));
+        self.online.fetch_sub(1, Ordering::Relaxed);
+        self.broadcast(&format!("{} left.", client.name));
     }
 
     /// Says a line in this room: to every client here, and to the relay.
@@ -368,17 +586,11 @@ impl Room {
     }
 
     /// Sends a line to every client here (and not to the relay): encoded
-    /// once, queued by reference.
+    /// once, logged once.
     pub fn deliver(&self, line: &str) {
         let frame = text_frame(line);
-        for c in self
-            .clients
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            c.push_shared(self, &frame);
-        }
+        lock(&self.shared).append(frame);
+        self.ready.notify_one();
     }
 
     /// Delivers a notice to every client here, and sets (or clears, with
@@ -392,6 +604,234 @@ impl Room {
 
     /// How many clients are connected.
     pub fn len(&self) -> usize {
-        self.clients.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.online.load(Ordering::Relaxed)
     }
+
+    /// Wakes the writer; `parked`: for a parked client.
+    fn wake(&self, parked: bool) {
+        let mut shared = lock(&self.shared);
+        shared.dirty = true;
+        shared.parked_changed |= parked;
+        drop(shared);
+        self.ready.notify_one();
+    }
+
+    /// Hands references to the lines from `cursor` on, at most `max` and
+    /// [`MAX_BATCH_BYTES`] (but at least one), to `lines`; returns whether
+    /// more are waiting, or how many lines the client missed if its next
+    /// one has left the log.
+    fn take(&self, cursor: u64, max: usize, lines: &mut Vec<SharedFrame>) -> Result<bool, u64> {
+        let shared = lock(&self.shared);
+        if cursor < shared.first {
+            return Err(shared.first - cursor);
+        }
+        let start = (cursor - shared.first) as usize;
+        let mut bytes = 0;
+        for f in shared.frames.range(start.min(shared.frames.len())..) {
+            if lines.len() == max || (bytes >= MAX_BATCH_BYTES && !lines.is_empty()) {
+                return Ok(true);
+            }
+            bytes += f.as_bytes().len();
+            lines.push(f.clone());
+        }
+        Ok(false)
+    }
+
+    /// The writer thread: whenever there is something to write, goes
+    /// through the clients whose sockets have room and writes to each what
+    /// it can without waiting; sets aside those whose sockets are full.
+    fn run_writer(&self) {
+        let mut active: Vec<Arc<Client>> = Vec::new();
+        // Parked clients, with the next line each needs (u64::MAX if it is
+        // leaving) and whether its goodbye was tried; the oldest of those
+        // lines, and the earliest time one is to be cut off.
+        let mut parked: Vec<(Arc<Client>, u64, bool)> = Vec::new();
+        let mut parked_needs = u64::MAX;
+        let mut parked_deadline: Option<Instant> = None;
+        let mut to_watch = Vec::new();
+        let mut lines = Vec::with_capacity(MAX_IOV);
+        let mut active_deadline: Option<Instant> = None;
+        // The last look at the parked clients stopped short.
+        let mut parked_rest = false;
+        let mut again = false;
+        loop {
+            let (first, end, returned, parked_changed) = {
+                let mut shared = lock(&self.shared);
+                let deadline = earliest(active_deadline, parked_deadline);
+                while !shared.dirty && !again {
+                    let Some(d) = deadline else {
+                        shared = self.ready.wait(shared).unwrap_or_else(|e| e.into_inner());
+                        continue;
+                    };
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    shared = self
+                        .ready
+                        .wait_timeout(shared, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                shared.dirty = false;
+                active.append(&mut shared.joined);
+                let flags = (
+                    std::mem::take(&mut shared.returned),
+                    std::mem::take(&mut shared.parked_changed),
+                );
+                // Lines appended from now on are written in the next pass;
+                // clients joining from now on need `end` or later.
+                (shared.first, shared.end(), flags.0, flags.1)
+            };
+            again = false;
+            let now = Instant::now();
+            if returned {
+                parked.retain(|(c, _, _)| {
+                    let still = c.parked.load(Ordering::Acquire);
+                    if !still {
+                        active.push(Arc::clone(c));
+                    }
+                    still
+                });
+                // The log need not keep lines for them any more.
+                parked_needs = parked.iter().map(|p| p.1).min().unwrap_or(u64::MAX);
+            }
+            // The clients whose sockets have room: everything they can take.
+            let mut needed = end;
+            active_deadline = None;
+            active.retain(|c| {
+                let r = c.write(self, now, &mut lines);
+                match r.step {
+                    Step::Done => return false,
+                    Step::Park => {
+                        c.parked.store(true, Ordering::Release);
+                        let needs = r.needs.unwrap_or(u64::MAX);
+                        parked_needs = parked_needs.min(needs);
+                        parked_deadline = earliest(parked_deadline, r.deadline);
+                        parked.push((Arc::clone(c), needs, false));
+                        to_watch.push(Arc::clone(c));
+                        return false;
+                    }
+                    Step::More => again = true,
+                    Step::Idle => {}
+                }
+                if let Some(needs) = r.needs {
+                    needed = needed.min(needs);
+                }
+                active_deadline = earliest(active_deadline, r.deadline);
+                true
+            });
+            // Then the parked ones, only when one may have fallen out of the
+            // log, is leaving, or is out of time; at most LEAVING_PER_PASS
+            // goodbyes and cut-offs in a pass (the rest in the next one).
+            let parked_due = parked_deadline.is_some_and(|d| now >= d);
+            if parked_changed || parked_due || parked_rest || parked_needs < first {
+                parked_needs = u64::MAX;
+                parked_deadline = None;
+                parked_rest = false;
+                let mut leaving = 0;
+                parked.retain_mut(|(c, needs, tried)| {
+                    if leaving == LEAVING_PER_PASS {
+                        parked_rest = true;
+                        parked_needs = parked_needs.min(*needs);
+                        return true;
+                    }
+                    let r = c.check_parked(self, (first, now), tried, &mut lines);
+                    leaving += usize::from(r.busy);
+                    if r.step == Step::Done {
+                        return false;
+                    }
+                    *needs = r.needs.unwrap_or(u64::MAX);
+                    parked_needs = parked_needs.min(*needs);
+                    parked_deadline = earliest(parked_deadline, r.deadline);
+                    true
+                });
+                again |= parked_rest;
+            }
+            needed = needed.min(parked_needs);
+            lines.clear();
+            lock(&self.shared).drop_before(needed);
+            shrink(&mut active);
+            shrink(&mut parked);
+            if !to_watch.is_empty() {
+                lock(&self.to_watch).append(&mut to_watch);
+                let _ = (&self.watcher_bell).write(&[1]);
+                shrink(&mut to_watch);
+            }
+        }
+    }
+
+    /// The watcher thread: waits for parked clients' sockets to become
+    /// writable (or to fail), and gives them back to the writer.
+    fn run_watcher(&self, mut bell: UnixStream) {
+        let mut parked: Vec<Arc<Client>> = Vec::new();
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        loop {
+            fds.clear();
+            fds.push(libc::pollfd {
+                fd: bell.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            fds.extend(parked.iter().map(|c| libc::pollfd {
+                fd: c.stream.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            }));
+            // SAFETY: `fds` is a valid array of `fds.len()` pollfds, and each
+            // fd stays open: `parked` holds its client.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    eprintln!("broadcast: poll: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            // From the end, so that `swap_remove` only moves entries already
+            // looked at.
+            let mut returned = false;
+            for i in (1..fds.len()).rev() {
+                if fds[i].revents != 0 {
+                    let c = parked.swap_remove(i - 1);
+                    c.parked.store(false, Ordering::Release);
+                    returned = true;
+                }
+            }
+            if fds[0].revents != 0 {
+                let mut buf = [0u8; 64];
+                while matches!(bell.read(&mut buf), Ok(n) if n > 0) {}
+                parked.append(&mut lock(&self.to_watch));
+            }
+            shrink(&mut parked);
+            if returned {
+                let mut shared = lock(&self.shared);
+                shared.dirty = true;
+                shared.returned = true;
+                drop(shared);
+                self.ready.notify_one();
+            }
+        }
+    }
+}
+
+/// The earlier of two optional times.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Gives back most of a list's memory once it is mostly empty.
+fn shrink<T>(v: &mut Vec<T>) {
+    if v.capacity() > 64 && v.len() < v.capacity() / 4 {
+        v.shrink_to(v.len() * 2);
+    }
+}
+
+/// A text line, encoded once for every client.
+fn text_frame(line: &str) -> SharedFrame {
+    encode_shared(MessageKind::Text, line.as_bytes())
 }
