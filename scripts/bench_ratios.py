@@ -1,8 +1,19 @@
 #!/usr/bin/env python3
 """Print the benchmark ratio table from criterion's estimates.
 
+Two tables, in this order:
+
+- "front door (public API, default settings)": `--bench front_door`, the
+  blocking and tokio adapters at default settings over an in-memory stream,
+  beside tungstenite and fastwebsockets through their public APIs (groups
+  `front_door/<workload>`), with each row's reads or writes per pass (from
+  <criterion dir>/front_door_io/<baseline>.json, written by that bench).
+  This is the speed users get.
+- "core only (sans-IO Connection, tuned reads)": the other benches, our
+  sans-IO `Connection` driven directly, reads sized as tungstenite's.
+
 Reads <criterion dir>/**/new/{estimates,benchmark}.json as written by
-`cargo bench -p rfc6455-bench --bench core` (and `--bench handshake`,
+`cargo bench -p rfc6455-bench --bench front_door` (and `--bench core`, `--bench handshake`,
 `--bench echo`, `--bench deflate`, `--bench async_echo`; the benchmarks are
 the workspace member bench/, writing to the workspace's target/), and
 prints, for each workload, our throughput divided by the comparison's throughput (tungstenite's,
@@ -38,7 +49,46 @@ import json
 import os
 import sys
 
-# (workload, group, ours, reference, target or None[, "cost"]): a "cost" row
+# The front door: (workload, group, numerator, reference, target or None,
+# I/O kind or None, I/O limit or None). The I/O column shows the reads (or
+# writes) of one steady-state pass, numerator / reference; a limit applies
+# to the numerator's.
+FD = "front_door/"
+FRONT_DOOR_ROWS = [
+    ("decode 100k x 16 B text, blocking read()", FD + "decode_small", "rfc6455_blocking", "tungstenite", 2.0, "reads", 30),
+    ("decode 100k x 16 B text, tokio read()", FD + "decode_small", "rfc6455_tokio", "tungstenite", 1.8, "reads", 30),
+    ("  blocking read_event() (borrowed)", FD + "decode_small", "rfc6455_blocking_read_event", "tungstenite", None, "reads", 30),
+    ("  tokio read_event() (borrowed)", FD + "decode_small", "rfc6455_tokio_read_event", "tungstenite", None, "reads", 30),
+    ("  fastwebsockets read_frame()", FD + "decode_small", "fastwebsockets", "tungstenite", None, "reads", None),
+    ("  tokio read() vs fastwebsockets", FD + "decode_small", "rfc6455_tokio", "fastwebsockets", None, "reads", None),
+    ("decode 1 MiB binary, blocking read()", FD + "decode_1mib", "rfc6455_blocking", "tungstenite", 1.45, "reads", None),
+    ("decode 1 MiB binary, tokio read()", FD + "decode_1mib", "rfc6455_tokio", "tungstenite", 1.45, "reads", None),
+    ("  blocking read_event() (borrowed)", FD + "decode_1mib", "rfc6455_blocking_read_event", "tungstenite", None, "reads", None),
+    ("  tokio read_event() (borrowed)", FD + "decode_1mib", "rfc6455_tokio_read_event", "tungstenite", None, "reads", None),
+    ("  fastwebsockets read_frame()", FD + "decode_1mib", "fastwebsockets", "tungstenite", None, "reads", None),
+    ("encode 100k x 16 B text, server, blocking", FD + "encode_small_server", "rfc6455_blocking", "tungstenite", 1.5, "writes", 30),
+    ("encode 100k x 16 B text, server, tokio feed", FD + "encode_small_server", "rfc6455_tokio", "tungstenite", 1.5, "writes", 30),
+    ("  tokio connection_mut().send_text", FD + "encode_small_server", "rfc6455_tokio_queue", "tungstenite", None, "writes", 30),
+    ("  fastwebsockets write_frame()", FD + "encode_small_server", "fastwebsockets", "tungstenite", None, "writes", None),
+    ("encode 100k x 16 B text, client, blocking", FD + "encode_small_client", "rfc6455_blocking", "tungstenite", 2.0, "writes", 30),
+    ("encode 100k x 16 B text, client, tokio feed", FD + "encode_small_client", "rfc6455_tokio", "tungstenite", 2.0, "writes", 30),
+    ("  tokio connection_mut().send_text", FD + "encode_small_client", "rfc6455_tokio_queue", "tungstenite", None, "writes", 30),
+    ("  fastwebsockets write_frame()", FD + "encode_small_client", "fastwebsockets", "tungstenite", None, "writes", None),
+    ("encode 1 MiB binary, server, blocking vs memcpy", FD + "encode_1mib_server", "rfc6455_blocking", "floor_memcpy", 0.95, "writes", None),
+    ("encode 1 MiB binary, server, tokio vs memcpy", FD + "encode_1mib_server", "rfc6455_tokio", "floor_memcpy", 0.95, "writes", None),
+    ("  blocking vs tungstenite", FD + "encode_1mib_server", "rfc6455_blocking", "tungstenite", None, "writes", None),
+    ("  tokio vs tungstenite", FD + "encode_1mib_server", "rfc6455_tokio", "tungstenite", None, "writes", None),
+    ("  fastwebsockets vs tungstenite", FD + "encode_1mib_server", "fastwebsockets", "tungstenite", None, "writes", None),
+    ("  (tungstenite vs memcpy)", FD + "encode_1mib_server", "tungstenite", "floor_memcpy", None, "writes", None),
+    ("encode 1 MiB binary, client, blocking", FD + "encode_1mib_client", "rfc6455_blocking", "tungstenite", 1.5, "writes", None),
+    ("encode 1 MiB binary, client, tokio", FD + "encode_1mib_client", "rfc6455_tokio", "tungstenite", 1.5, "writes", None),
+    ("  blocking vs memcpy", FD + "encode_1mib_client", "rfc6455_blocking", "floor_memcpy", None, "writes", None),
+    ("  fastwebsockets vs tungstenite", FD + "encode_1mib_client", "fastwebsockets", "tungstenite", None, "writes", None),
+    ("handshake (Chrome, deflate offered), blocking", FD + "handshake", "rfc6455_blocking", "tungstenite", 3.4, None, None),
+    ("  tokio vs tungstenite::accept", FD + "handshake", "rfc6455_tokio", "tungstenite", None, None, None),
+]
+
+# The core: (workload, group, ours, reference, target or None[, "cost"]): a "cost" row
 # prints our time / the reference's time (lower is better, target an upper
 # bound); the others print throughput ratios (target a lower bound).
 ROWS = [
@@ -149,50 +199,79 @@ def fmt_thrpt(seconds, thrpt):
     return f"{seconds * 1e6:.1f} µs"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    default = os.environ.get("CRITERION_HOME") or os.path.join(
-        os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target")), "criterion")
-    ap.add_argument("root", nargs="?", default=default)
-    ap.add_argument("--stat", choices=["min", "median", "mean"], default="median",
-                    help="median (default) or mean: criterion's estimates; min: the fastest sample")
-    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    ap.add_argument("--baselines", help="comma-separated saved baselines (one per run)")
-    args = ap.parse_args()
+def load_io(root, baseline="new"):
+    """front_door's reads/writes per pass for one run, or None."""
+    try:
+        with open(os.path.join(root, "front_door_io", f"{baseline}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
-    names = args.baselines.split(",") if args.baselines else ["new"]
-    runs = [load(args.root, args.stat, n) for n in names]
-    runs = [r for r in runs if r]
-    rounds_runs = [r for r in (load_rounds(args.root, n) for n in names) if r]
-    if not runs and not rounds_runs:
-        print(f"no criterion estimates under {args.root} for {names}", file=sys.stderr)
-        return 2
 
+def ratio_row(runs, label, group, ours, ref, target, cost=False):
+    """One table row (without an I/O column) and whether it misses its
+    target, or None when the benchmarks have not been run."""
+    pairs = [(r[f"{group}/{ours}"], r[f"{group}/{ref}"]) for r in runs
+             if f"{group}/{ours}" in r and f"{group}/{ref}" in r]
+    if not pairs:
+        return None
+
+    def ratio_of(p):
+        # throughput ratio = inverse time ratio; a cost ratio is the time ratio
+        return p[0][0] / p[1][0] if cost else p[1][0] / p[0][0]
+
+    ratios = sorted(ratio_of(p) for p in pairs)
+    ratio = median(ratios)
+    # Throughputs shown from the run whose ratio is closest to the median.
+    a, b = min(pairs, key=lambda p: abs(ratio_of(p) - ratio))
+    shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
+    verdict, miss = verdict_for(ratio, target, cost)
+    if cost:
+        label += " (ours / ref, lower is better)"
+    fmt = fmt_cost if cost else fmt_thrpt
+    vs = ref if ours == "rfc6455" else f"{ours} / {ref}"
+    return [label, vs, fmt(*a[:2]), fmt(*b[:2]), shown, verdict], miss
+
+
+def front_door_rows(runs, io_runs):
+    rows = []
+    missed = False
+    for label, group, ours, ref, target, io_kind, io_limit in FRONT_DOOR_ROWS:
+        got = ratio_row(runs, label, group, ours, ref, target)
+        if got is None:
+            continue
+        row, miss = got
+        io_cell = ""
+        if io_kind:
+            # The counts do not vary between runs; the last run's are shown.
+            io = io_runs[-1] if io_runs else {}
+
+            def count(fn):
+                v = io.get(f"{group}/{fn}", {}).get(io_kind)
+                return "-" if v is None else str(v)
+
+            io_cell = f"{count(ours)} / {count(ref)} {io_kind}"
+            n = io.get(f"{group}/{ours}", {}).get(io_kind)
+            if io_limit is not None and n is not None:
+                ok = n <= io_limit
+                miss |= not ok
+                row[5] = (row[5] + "; " if row[5] else "") + f"{io_kind} <= {io_limit}  {'ok' if ok else 'MISS'}"
+        row.insert(5, io_cell)
+        rows.append(tuple(row))
+        missed |= miss
+    return rows, missed
+
+
+def core_rows(runs, rounds_runs):
     rows = []
     missed = False
     for label, group, ours, ref, target, *kind in ROWS:
-        cost = kind == ["cost"]
-        pairs = [(r[f"{group}/{ours}"], r[f"{group}/{ref}"]) for r in runs
-                 if f"{group}/{ours}" in r and f"{group}/{ref}" in r]
-        if not pairs:
+        got = ratio_row(runs, label, group, ours, ref, target, cost=kind == ["cost"])
+        if got is None:
             continue
-
-        def ratio_of(p):
-            # throughput ratio = inverse time ratio; a cost ratio is the time ratio
-            return p[0][0] / p[1][0] if cost else p[1][0] / p[0][0]
-
-        ratios = sorted(ratio_of(p) for p in pairs)
-        ratio = median(ratios)
-        # Throughputs shown from the run whose ratio is closest to the median.
-        a, b = min(pairs, key=lambda p: abs(ratio_of(p) - ratio))
-        shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
-        verdict, miss = verdict_for(ratio, target, cost)
+        row, miss = got
+        rows.append(tuple(row))
         missed |= miss
-        if cost:
-            label += " (ours / ref, lower is better)"
-        fmt = fmt_cost if cost else fmt_thrpt
-        rows.append((label, f"{ours} / {ref}" if ours != "rfc6455" else ref, fmt(*a[:2]), fmt(*b[:2]), shown, verdict))
 
     for label, ref, key, target, kind in ROUNDS_ROWS:
         cost = kind == "cost"
@@ -214,23 +293,60 @@ def main():
             label += " (ours / ref, lower is better)"
         rows.append((label, ref, f"{ours_v:.{0 if unit == ' msg/s' else 2}f}{unit}",
                      f"{ref_v:.{0 if unit == ' msg/s' else 2}f}{unit}", shown, verdict))
+    return rows, missed
 
-    header = ("workload", "vs", "ours (or numerator)", "reference", "ratio", "target")
-    if args.markdown:
+
+def print_table(title, header, rows, markdown):
+    if markdown:
+        print(f"**{title}**\n")
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join(" --- " for _ in header) + "|")
         for r in rows:
             print("| " + " | ".join(r) + " |")
     else:
+        print(f"== {title} ==")
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for r in [header] + rows:
             print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip())
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    default = os.environ.get("CRITERION_HOME") or os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target")), "criterion")
+    ap.add_argument("root", nargs="?", default=default)
+    ap.add_argument("--stat", choices=["min", "median", "mean"], default="median",
+                    help="median (default) or mean: criterion's estimates; min: the fastest sample")
+    ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    ap.add_argument("--baselines", help="comma-separated saved baselines (one per run)")
+    args = ap.parse_args()
+
+    names = args.baselines.split(",") if args.baselines else ["new"]
+    runs = [load(args.root, args.stat, n) for n in names]
+    runs = [r for r in runs if r]
+    rounds_runs = [r for r in (load_rounds(args.root, n) for n in names) if r]
+    io_runs = [r for r in (load_io(args.root, n) for n in names) if r]
+    if not runs and not rounds_runs:
+        print(f"no criterion estimates under {args.root} for {names}", file=sys.stderr)
+        return 2
+
+    header = ("workload", "vs", "ours (or numerator)", "reference", "ratio", "target")
+    fd_rows, fd_missed = front_door_rows(runs, io_runs)
+    if fd_rows:
+        fd_header = header[:5] + ("I/O per pass",) + header[5:]
+        print_table("front door (public API, default settings)", fd_header, fd_rows, args.markdown)
+    rows, missed = core_rows(runs, rounds_runs)
+    if rows:
+        print_table("core only (sans-IO Connection, tuned reads)", header, rows, args.markdown)
+
     n_runs = max(len(runs), len(rounds_runs))
     runs_note = f"median over {n_runs} runs (min..max)" if n_runs > 1 else "one run"
     stat = "fastest-sample" if args.stat == "min" else args.stat
-    print(f"\n({stat} time per iteration; ratio = our throughput / reference throughput,"
+    print(f"({stat} time per iteration; ratio = numerator's throughput / reference's throughput,"
           f" same group, same run; {runs_note})")
-    return 1 if missed else 0
+    return 1 if (missed or fd_missed) else 0
 
 
 if __name__ == "__main__":
