@@ -1,4 +1,16 @@
 //! Close codes and close frame bodies (RFC 6455 §5.5.1, §7.4).
+//!
+//! ```
+//! use rfc6455::close::check_outgoing;
+//! use rfc6455::{CloseCode, Message};
+//!
+//! // An application code from the private range, checked before it is sent.
+//! let code = CloseCode::new(4000);
+//! check_outgoing(Some(code), "session expired")?;
+//! let bye = Message::Close(Some(rfc6455::CloseFrame { code: Some(code), reason: "session expired" }.to_owned()));
+//! assert!(bye.is_close());
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
 
 use core::fmt;
 
@@ -51,11 +63,24 @@ impl CloseCode {
     pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
 
     /// Wraps a raw code.
+    ///
+    /// ```
+    /// use rfc6455::CloseCode;
+    /// let code = CloseCode::new(4001); // private use (RFC 6455 §7.4.2)
+    /// assert!(code.is_valid_on_wire());
+    /// assert_eq!(code, CloseCode::from(4001));
+    /// ```
     pub const fn new(code: u16) -> CloseCode {
         CloseCode(code)
     }
 
     /// The raw code.
+    ///
+    /// ```
+    /// use rfc6455::CloseCode;
+    /// assert_eq!(CloseCode::GOING_AWAY.as_u16(), 1001);
+    /// assert_eq!(CloseCode::NORMAL.to_string(), "1000");
+    /// ```
     pub const fn as_u16(self) -> u16 {
         self.0
     }
@@ -68,6 +93,14 @@ impl CloseCode {
     /// libraries and 4000-4999 to private use. We also accept 1012-1014,
     /// which IANA registered after the RFC (and which servers send when they
     /// restart), and nothing else in 1012-2999.
+    ///
+    /// ```
+    /// use rfc6455::CloseCode;
+    /// assert!(CloseCode::NORMAL.is_valid_on_wire());
+    /// assert!(CloseCode::SERVICE_RESTART.is_valid_on_wire()); // 1012
+    /// assert!(!CloseCode::ABNORMAL.is_valid_on_wire()); // 1006: reported locally only
+    /// assert!(!CloseCode::new(2000).is_valid_on_wire()); // reserved for the RFC's extensions
+    /// ```
     pub const fn is_valid_on_wire(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
@@ -102,6 +135,23 @@ impl fmt::Display for CloseCode {
 ///
 /// A received Close frame with an empty body has `code == None` (reported to
 /// applications as 1005 by convention, [`CloseCode::NO_STATUS`]).
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, Event};
+///
+/// let mut client = Connection::client(Config::default());
+/// let mut server = Connection::server(Config::default());
+/// client.close(CloseCode::GOING_AWAY, "page closed")?;
+/// server.feed(&client.take_output());
+/// match server.next_event()? {
+///     Some(Event::Close(frame)) => {
+///         assert_eq!(frame.code, Some(CloseCode::GOING_AWAY));
+///         assert_eq!(frame.reason, "page closed"); // borrowed from the connection
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloseFrame<'a> {
     /// The status code, if the frame carried one.
@@ -112,11 +162,27 @@ pub struct CloseFrame<'a> {
 
 impl CloseFrame<'_> {
     /// The code, or [`CloseCode::NO_STATUS`] when the frame had none.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, CloseFrame};
+    /// let empty = CloseFrame { code: None, reason: "" };
+    /// assert_eq!(empty.code_or_no_status(), CloseCode::NO_STATUS); // 1005
+    /// let normal = CloseFrame { code: Some(CloseCode::NORMAL), reason: "bye" };
+    /// assert_eq!(normal.code_or_no_status(), CloseCode::NORMAL);
+    /// ```
     pub fn code_or_no_status(&self) -> CloseCode {
         self.code.unwrap_or(CloseCode::NO_STATUS)
     }
 
     /// An owned copy.
+    ///
+    /// ```
+    /// use rfc6455::close::OwnedCloseFrame;
+    /// use rfc6455::{CloseCode, CloseFrame};
+    /// let frame = CloseFrame { code: Some(CloseCode::NORMAL), reason: "bye" };
+    /// let owned: OwnedCloseFrame = frame.to_owned(); // outlives the connection's buffer
+    /// assert_eq!(owned.reason, "bye");
+    /// ```
     pub fn to_owned(&self) -> OwnedCloseFrame {
         OwnedCloseFrame {
             code: self.code,
@@ -126,6 +192,13 @@ impl CloseFrame<'_> {
 }
 
 /// An owned [`CloseFrame`].
+///
+/// ```
+/// use rfc6455::close::OwnedCloseFrame;
+/// use rfc6455::{CloseCode, Message};
+/// let bye = Message::Close(Some(OwnedCloseFrame { code: Some(CloseCode::NORMAL), reason: "bye".into() }));
+/// assert!(bye.is_close());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedCloseFrame {
     /// The status code, if the frame carried one.
@@ -136,6 +209,14 @@ pub struct OwnedCloseFrame {
 
 /// Largest reason a Close frame can carry: 125 bytes of control payload
 /// minus the 2-byte code (RFC 6455 §5.5).
+///
+/// ```
+/// use rfc6455::close::{check_outgoing, MAX_REASON_LEN};
+/// use rfc6455::CloseCode;
+/// let long = "x".repeat(MAX_REASON_LEN + 1);
+/// assert!(check_outgoing(Some(CloseCode::NORMAL), &long[1..]).is_ok());
+/// assert!(check_outgoing(Some(CloseCode::NORMAL), &long).is_err());
+/// ```
 pub const MAX_REASON_LEN: usize = 123;
 
 /// Checks a Close frame this endpoint is asked to send: a code that may

@@ -1,4 +1,16 @@
 //! Connection settings: limits, buffer sizes, keepalive and timeouts.
+//!
+//! ```
+//! use std::time::Duration;
+//! use rfc6455::{Config, Connection};
+//!
+//! let mut config = Config::default();
+//! config.max_message_size = 1 << 20; // 1009 beyond 1 MiB
+//! config.ping_interval = Some(Duration::from_secs(30)); // keepalive
+//! config.close_timeout = Duration::from_secs(2);
+//! let conn = Connection::server(config);
+//! assert_eq!(conn.config().max_message_size, 1 << 20);
+//! ```
 
 use core::time::Duration;
 

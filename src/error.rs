@@ -1,4 +1,19 @@
 //! The connection's error type and its mapping to close codes.
+//!
+//! ```
+//! use rfc6455::{CloseCode, Config, Connection, Error};
+//!
+//! let mut config = Config::default();
+//! config.max_message_size = 16;
+//! let mut client = Connection::client(Config::default());
+//! client.send_text("more than sixteen bytes")?;
+//! let mut server = Connection::server(config);
+//! server.feed(&client.take_output());
+//! let err = server.next_event().unwrap_err();
+//! assert_eq!(err, Error::MessageTooLarge { limit: 16 });
+//! assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG)); // the Close it queued
+//! # Ok::<(), Error>(())
+//! ```
 
 use crate::close::CloseCode;
 
@@ -9,6 +24,22 @@ use crate::close::CloseCode;
 /// already queued a Close frame carrying [`Error::close_code`] when it
 /// returns one. Errors caused by the caller (`Send*`, `Invalid*Payload`)
 /// leave the connection as it was.
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, Error};
+///
+/// let mut server = Connection::server(Config::default());
+/// server.feed(&[0x81, 0x02, b'h', b'i']); // a client frame without a mask
+/// let err = server.next_event().unwrap_err();
+/// assert_eq!(err, Error::UnmaskedFrame);
+/// assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+/// assert_eq!(server.take_output(), [0x88, 0x02, 0x03, 0xea]); // Close 1002, queued
+///
+/// // The caller's mistakes leave the connection as it was.
+/// let mut client = Connection::client(Config::default());
+/// assert_eq!(client.send_ping(&[0; 126]), Err(Error::InvalidControlPayload(126)));
+/// assert!(client.send_ping(b"fine").is_ok());
+/// ```
 ///
 /// [`Connection`]: crate::Connection
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,6 +178,14 @@ impl Error {
 
     /// Whether the error was caused by the caller rather than the peer; such
     /// errors leave the connection usable.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error};
+    /// let mut conn = Connection::server(Config::default());
+    /// let err = conn.send_pong(&[0; 200]).unwrap_err();
+    /// assert!(err.is_caller_error()); // fix the call; the connection is fine
+    /// assert!(!Error::InvalidUtf8.is_caller_error()); // the peer's fault: the connection failed
+    /// ```
     pub fn is_caller_error(&self) -> bool {
         use Error::*;
         matches!(

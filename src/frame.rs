@@ -18,13 +18,36 @@
 use crate::error::Error;
 
 /// The longest possible frame header: 2 bytes, an 8-byte length, a 4-byte key.
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+/// let h = FrameHeader { fin: true, rsv: 0, opcode: OpCode::Binary, mask: Some([1; 4]), payload_len: 1 << 40 };
+/// assert_eq!(h.encoded_len(), MAX_HEADER_LEN);
+/// ```
 pub const MAX_HEADER_LEN: usize = 14;
 
 /// Largest payload of a control frame (RFC 6455 §5.5).
+///
+/// ```
+/// use rfc6455::frame::MAX_CONTROL_PAYLOAD;
+/// use rfc6455::{Config, Connection};
+/// let mut conn = Connection::server(Config::default());
+/// assert!(conn.send_ping(&[0; MAX_CONTROL_PAYLOAD]).is_ok());
+/// assert!(conn.send_ping(&[0; MAX_CONTROL_PAYLOAD + 1]).is_err());
+/// ```
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// A frame opcode (RFC 6455 §5.2, §11.8). Reserved opcodes are rejected when
 /// decoding, so this type holds only the six defined ones.
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, OpCode};
+/// let (header, _) = FrameHeader::parse(&[0x89, 0x00])?.unwrap(); // an empty Ping
+/// assert_eq!(header.opcode, OpCode::Ping);
+/// assert!(header.opcode.is_control());
+/// assert_eq!(OpCode::Text as u8, 0x1);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum OpCode {
@@ -44,6 +67,13 @@ pub enum OpCode {
 
 impl OpCode {
     /// Decodes the low four bits of the first header byte.
+    ///
+    /// ```
+    /// use rfc6455::frame::OpCode;
+    /// use rfc6455::Error;
+    /// assert_eq!(OpCode::from_u8(0x2), Ok(OpCode::Binary));
+    /// assert_eq!(OpCode::from_u8(0x3), Err(Error::ReservedOpcode(0x3)));
+    /// ```
     pub fn from_u8(v: u8) -> Result<OpCode, Error> {
         Ok(match v {
             0x0 => OpCode::Continuation,
@@ -57,6 +87,12 @@ impl OpCode {
     }
 
     /// Whether this is a control opcode (most significant bit set, §5.5).
+    ///
+    /// ```
+    /// use rfc6455::frame::OpCode;
+    /// assert!(OpCode::Close.is_control() && OpCode::Pong.is_control());
+    /// assert!(!OpCode::Continuation.is_control());
+    /// ```
     #[inline]
     pub fn is_control(self) -> bool {
         (self as u8) & 0x8 != 0
@@ -64,6 +100,20 @@ impl OpCode {
 }
 
 /// A decoded frame header.
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+/// // A masked "Hello" (RFC 6455 §5.7).
+/// let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+/// let (header, len) = FrameHeader::parse(&wire)?.unwrap();
+/// assert_eq!(header.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+/// assert_eq!((header.opcode, header.payload_len, len), (OpCode::Text, 5, 6));
+///
+/// let mut out = [0; MAX_HEADER_LEN];
+/// let n = header.encode(&mut out);
+/// assert_eq!(out[..n], wire[..len]);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     /// FIN: this is the final fragment of a message.
@@ -79,6 +129,13 @@ pub struct FrameHeader {
 }
 
 /// RSV1, as it appears in [`FrameHeader::rsv`] (used by permessage-deflate, RFC 7692).
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, RSV1};
+/// let (header, _) = FrameHeader::parse(&[0xc1, 0x00])?.unwrap(); // a compressed text frame
+/// assert_eq!(header.rsv & RSV1, RSV1);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 pub const RSV1: u8 = 0b100;
 
 impl FrameHeader {
@@ -149,6 +206,16 @@ impl FrameHeader {
     }
 
     /// The number of bytes [`encode`](Self::encode) writes.
+    ///
+    /// ```
+    /// use rfc6455::frame::{FrameHeader, OpCode};
+    /// let mut h = FrameHeader { fin: true, rsv: 0, opcode: OpCode::Text, mask: None, payload_len: 125 };
+    /// assert_eq!(h.encoded_len(), 2);
+    /// h.payload_len = 126; // a 16-bit length follows
+    /// assert_eq!(h.encoded_len(), 4);
+    /// h.mask = Some([0; 4]);
+    /// assert_eq!(h.encoded_len(), 8);
+    /// ```
     #[inline]
     pub fn encoded_len(&self) -> usize {
         let len = match self.payload_len {

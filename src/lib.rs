@@ -1,17 +1,105 @@
-//! A sans-IO implementation of the WebSocket protocol (RFC 6455), with thin
-//! blocking adapters.
+//! A sans-IO implementation of the WebSocket protocol (RFC 6455), with
+//! blocking and tokio adapters and permessage-deflate (RFC 7692).
 //!
-//! The core owns no socket, thread or clock: bytes go in, events come out,
-//! bytes to send come out, and time is a parameter. It builds as
-//! `#![no_std]` + `alloc` (default features off). The layers, bottom up:
+//! # A blocking client
 //!
-//! | module | what it does | RFC 6455 |
+//! ```no_run
+//! use rfc6455::{blocking, CloseCode};
+//!
+//! fn main() -> Result<(), blocking::Error> {
+//!     let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/chat")?;
+//!     ws.send_text("hello")?;
+//!     let reply = ws.read()?; // Pings are answered from within read()
+//!     println!("{reply:?}");
+//!     ws.close(CloseCode::NORMAL, "done") // waits for the server's Close
+//! }
+//! ```
+//!
+//! # A tokio server
+//!
+//! An echo server (feature `tokio`):
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//!     loop {
+//!         let (tcp, _) = listener.accept().await?;
+//!         tokio::spawn(async move {
+//!             let mut ws = rfc6455::tokio::accept(tcp).await?;
+//!             while let Ok(msg) = ws.read().await {
+//!                 if msg.is_data() {
+//!                     ws.send(&msg).await?; // text and binary go back
+//!                 }
+//!             }
+//!             Ok::<_, rfc6455::tokio::Error>(())
+//!         });
+//!     }
+//! }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
+//! # A sans-IO loop
+//!
+//! The same [`Connection`] under both adapters, driven by hand: bytes in,
+//! events out, bytes to send out. Here the transport is a byte buffer.
+//!
+//! ```
+//! use rfc6455::{Config, Connection, Event};
+//!
+//! // What the transport delivers: a client's "hello" and a Ping.
+//! let mut peer = Connection::client(Config::default());
+//! peer.send_text("hello")?;
+//! peer.send_ping(b"still there?")?;
+//! let received = peer.take_output();
+//!
+//! let mut conn = Connection::server(Config::default());
+//! let mut to_send = Vec::new();
+//! for chunk in received.chunks(5) {
+//!     conn.feed(chunk); // bytes in, split however the transport splits them
+//!     while let Some(event) = conn.next_event()? {
+//!         if let Event::Text(text) = event {
+//!             let reply = text.to_uppercase();
+//!             conn.send_text(&reply)?;
+//!         }
+//!     }
+//!     to_send.extend(conn.take_output()); // bytes out: the reply, then the Pong
+//! }
+//!
+//! peer.feed(&to_send);
+//! assert_eq!(peer.next_event()?, Some(Event::Text("HELLO")));
+//! assert_eq!(peer.next_event()?, Some(Event::Pong(b"still there?")));
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+//!
+//! Time is a parameter too: [`Connection::poll_timeout`] says when to call
+//! [`Connection::handle_timeout`] (keepalive Pings, the close timeout). The
+//! [`driver`] module is this loop written once, the way both adapters run
+//! it.
+//!
+//! # The layers
+//!
+//! The core owns no socket, thread or clock, and builds as `#![no_std]` +
+//! `alloc` (default features off). The adapters add a transport and a clock
+//! and no protocol logic.
+//!
+//! | module | what it does | RFC |
 //! | --- | --- | --- |
-//! | [`handshake`] | the HTTP/1.1 upgrade, both roles: request/response parsing (incremental, linear, bounded), validation, `Sec-WebSocket-Accept` | §4 |
-//! | [`frame`], [`mask`], [`utf8`] | frame headers, masking, incremental UTF-8 validation | §5.2, §5.3, §8.1 |
+//! | [`blocking`] (feature `std`) | `std::io`/`std::net` adapter: [`connect`](blocking::connect), [`accept`](blocking::accept), [`read_request`](blocking::read_request) (then accept, reject or answer plain HTTP), a [`WebSocket`](blocking::WebSocket) over any `Read + Write`, split into a reader and a writer for two threads | — |
+//! | [`tokio`](tokio/index.html) (feature `tokio`) | the same over any `AsyncRead + AsyncWrite`: `connect`, `accept`, `read_request`, a `WebSocketStream` that is a `Stream` and a `Sink` of messages, split halves for two tasks | — |
+//! | [`adapter`] (feature `std`) | what both adapters share: one [`Error`](adapter::Error), one [`ClientConfig`](adapter::ClientConfig), one [`ServerConfig`](adapter::ServerConfig) | — |
+//! | [`driver`] | the one loop every adapter runs: what to write, when to read, when to wake, when to shut the transport down | — |
+//! | [`upgrade`] (feature `std`) | the opening step, public: a request in, the response bytes and an open [`Connection`] out (and the client side), permessage-deflate negotiated; for any HTTP server that hands a connection over | §4.2, RFC 7692 §5 |
+//! | [`handshake`] | the HTTP/1.1 upgrade, both roles: request/response parsing (incremental, linear, bounded), validation, `Sec-WebSocket-Accept`, refusals | §4 |
 //! | [`connection`] | the open connection: message assembly, control frames, limits, the closing handshake, keepalive | §5-§7 |
-//! | [`driver`] | the one loop every adapter runs: what to write, when to read, when to wake, when to shut down | — |
-//! | [`blocking`] (feature `std`) | `std::io`/`std::net` adapters: a loop around a [`Connection`] | — |
+//! | [`outgoing`] | the connection's send queue, and frames encoded once for many connections | — |
+//! | [`close`] | close codes and Close frame bodies | §5.5.1, §7.4 |
+//! | [`config`] | a connection's limits, buffer sizes, keepalive and timeouts | §10.4 |
+//! | [`deflate`](deflate/index.html) (feature `deflate`) | permessage-deflate: parameters, negotiation, compression | RFC 7692 |
+//! | [`error`] | the connection's error type and the close code each error sends | §7.4.1 |
+//! | [`frame`], [`mask`], [`utf8`], [`rand`] | low-level building blocks most users never touch: frame headers, payload masking, incremental UTF-8 validation, masking-key sources | §5.2, §5.3, §8.1, §10.3 |
 //!
 //! # The buffer model
 //!
@@ -27,7 +115,10 @@
 //! encodes into an output queue; frames encoded once for many connections
 //! ([`connection::encode_shared`]) are queued by reference.
 //!
-//! # Example: a client and a server talking through byte buffers
+//! # Example: a whole connection through byte buffers
+//!
+//! Both handshakes and both roles, from the opening handshake to the
+//! closing one:
 //!
 //! ```
 //! use rfc6455::handshake::{Accept, ClientHandshake, ClientOptions, Limits, ServerHandshake, Uri};
@@ -70,13 +161,16 @@
 //!
 //! # Features
 //!
-//! - `std` (default): the [`blocking`] adapters and [`rand::OsRandom`], the
-//!   operating system's generator for client masking keys. Without it, give a
-//!   client connection a [`rand::KeySource`] with
-//!   [`Connection::client_with_keys`].
+//! - `std` (default): the [`blocking`] adapter, [`adapter`], [`upgrade`],
+//!   and [`rand::OsRandom`], the operating system's generator for client
+//!   masking keys. Without it, give a client connection a
+//!   [`rand::KeySource`] with [`Connection::client_with_keys`].
 //! - `deflate` (default; needs `std`): permessage-deflate (RFC 7692), see
-//!   the `deflate` module.
-//! - `tokio` (off by default): the async adapter, `rfc6455::tokio`.
+//!   the [`deflate`](deflate/index.html) module. Both adapters negotiate it:
+//!   servers accept offers by default, clients offer it when their
+//!   `ClientConfig::deflate` is set.
+//! - `tokio` (off by default; needs `std`): the async adapter,
+//!   [`rfc6455::tokio`](tokio/index.html).
 #![no_std]
 #![deny(missing_docs)]
 // One function uses `unsafe` (`utf8::validated_str`): measured, documented, fuzzed.

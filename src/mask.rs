@@ -7,6 +7,16 @@
 //!
 //! The work is done on 32-byte blocks with a fixed-size inner loop, which the
 //! compiler turns into vector instructions, in safe code.
+//!
+//! ```
+//! use rfc6455::mask::apply_mask;
+//! let key = [1, 2, 3, 4];
+//! let mut payload = b"masked on the wire".to_vec();
+//! apply_mask(&mut payload, key, 0);
+//! assert_ne!(payload, b"masked on the wire");
+//! apply_mask(&mut payload, key, 0); // its own inverse
+//! assert_eq!(payload, b"masked on the wire");
+//! ```
 
 const BLOCK: usize = 32;
 

@@ -9,6 +9,18 @@
 //! caller hands it a [`KeySource`]. With the `std` feature, [`OsRandom`] draws
 //! from the operating system's generator (via `getrandom`), in batches, so
 //! that the cost of the system call is shared by many frames.
+//!
+//! ```
+//! use rfc6455::rand::{ChaCha20Rng, KeySource};
+//! use rfc6455::{Config, Connection};
+//!
+//! // Any strong source will do: here a generator seeded by the platform.
+//! # let seed = [42; 32];
+//! let keys: Box<dyn KeySource + Send> = Box::new(ChaCha20Rng::from_seed(seed));
+//! let mut client = Connection::client_with_keys(Config::default(), keys);
+//! client.send_text("masked with those keys")?;
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
 
 use alloc::boxed::Box;
 
@@ -88,6 +100,16 @@ impl core::fmt::Debug for ChaCha20Rng {
 
 impl ChaCha20Rng {
     /// A generator keyed with `seed` (nonce zero, counter zero).
+    ///
+    /// ```
+    /// use rfc6455::rand::{ChaCha20Rng, KeySource};
+    /// // The same seed, the same stream: keep seeds secret and never reuse one.
+    /// let (mut a, mut b) = (ChaCha20Rng::from_seed([1; 32]), ChaCha20Rng::from_seed([1; 32]));
+    /// let (mut x, mut y) = ([0u8; 16], [0u8; 16]);
+    /// a.fill(&mut x);
+    /// b.fill(&mut y);
+    /// assert_eq!(x, y);
+    /// ```
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let mut key = [0u32; 8];
         for (k, c) in key.iter_mut().zip(seed.chunks_exact(4)) {
@@ -214,6 +236,21 @@ impl KeySource for ChaCha20Rng {
 /// costs a few nanoseconds, with the same strength as long as its seed is
 /// secret (this is how `rand`'s thread generator works too). After a
 /// `fork`, parent and child share the state until the next reseed.
+///
+/// ```
+/// use rfc6455::rand::{KeySource, OsRandom};
+/// use rfc6455::{Config, Connection};
+///
+/// let mut keys = OsRandom::new();
+/// let (mut a, mut b) = ([0u8; 4], [0u8; 4]);
+/// keys.fill(&mut a);
+/// keys.fill(&mut b);
+/// assert_ne!(a, b); // (with overwhelming probability)
+///
+/// // What `Connection::client` uses:
+/// let client = Connection::client_with_keys(Config::default(), OsRandom::new());
+/// # let _ = client;
+/// ```
 #[cfg(feature = "std")]
 #[derive(Debug)]
 pub struct OsRandom {
@@ -223,9 +260,23 @@ pub struct OsRandom {
 #[cfg(feature = "std")]
 impl OsRandom {
     /// Keystream blocks (of 64 bytes) between reseeds from the OS (64 KiB).
+    ///
+    /// ```
+    /// use rfc6455::rand::OsRandom;
+    /// assert_eq!(OsRandom::RESEED_BLOCKS * 64, 64 << 10);
+    /// ```
     pub const RESEED_BLOCKS: u64 = 1024;
 
     /// A source that seeds itself from the OS on first use.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, Uri};
+    /// use rfc6455::rand::OsRandom;
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let handshake = ClientHandshake::new(&uri, &ClientOptions::new(), &mut OsRandom::new())?;
+    /// # let _ = handshake;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         OsRandom { rng: None }
     }

@@ -50,6 +50,27 @@ use crate::rand::{KeySource, OsRandom};
 /// the bytes that followed it, and the settings to answer with. What each
 /// adapter's `Incoming` holds besides its stream. See the
 /// [module docs](self).
+///
+/// Refusing is part of the step too: an invalid request gets the answer
+/// RFC 6455 §4.2.1 calls for.
+///
+/// ```
+/// use rfc6455::adapter::{Error, ServerConfig};
+/// use rfc6455::handshake::{Accept, HandshakeError, Limits, ServerHandshake};
+/// use rfc6455::upgrade::ServerUpgrade;
+///
+/// // A request for another protocol version.
+/// let input = b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 8\r\n\r\n";
+/// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+/// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+/// let (refusal, opened) = upgrade.answer(&Accept::new());
+/// assert!(refusal.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+/// assert!(matches!(opened, Err(Error::Handshake(HandshakeError::UnsupportedVersion))));
+/// // Write `refusal`, then close the transport.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ServerUpgrade {
     pub(crate) request: Request,
@@ -66,6 +87,23 @@ impl ServerUpgrade {
     /// (or re-parsed from another HTTP server's head), the bytes that
     /// arrived right behind it, and the settings to answer with (the
     /// connection's [`Config`], and permessage-deflate).
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82\0\0\0\0hi";
+    ///
+    /// // `input`: what was read, the request head and then a first frame.
+    /// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+    /// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+    /// assert_eq!(upgrade.request().path(), "/chat");
+    /// let (_response, conn) = upgrade.answer(&Accept::new());
+    /// assert_eq!(conn?.role(), rfc6455::Role::Server);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(request: Request, leftover: Vec<u8>, config: &ServerConfig) -> Self {
         ServerUpgrade {
             request,
@@ -77,16 +115,69 @@ impl ServerUpgrade {
     }
 
     /// The request.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82\0\0\0\0hi";
+    ///
+    /// // `input`: what was read, the request head and then a first frame.
+    /// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+    /// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+    /// let request = upgrade.request();
+    /// let chat = request.subprotocols().any(|p| p == "chat");
+    /// let accept = if chat { Accept::new().subprotocol("chat") } else { Accept::new() };
+    /// let (response, _conn) = upgrade.answer(&accept);
+    /// assert!(String::from_utf8(response)?.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request(&self) -> &Request {
         &self.request
     }
 
     /// The bytes that followed the request's head.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82\0\0\0\0hi";
+    ///
+    /// // `input`: what was read, the request head and then a first frame.
+    /// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+    /// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+    /// assert_eq!(upgrade.leftover(), b"\x81\x82\0\0\0\0hi"); // a masked "hi"
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn leftover(&self) -> &[u8] {
         &self.leftover
     }
 
     /// Gives back the request and the bytes that followed it.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82\0\0\0\0hi";
+    ///
+    /// // `input`: what was read, the request head and then a first frame.
+    /// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+    /// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+    /// // Not taking the step after all: answer with something else.
+    /// let (request, leftover) = upgrade.into_parts();
+    /// assert_eq!((request.path(), leftover.len()), ("/chat", 8));
+    /// let refusal = rfc6455::handshake::reject(503, &[("Retry-After", "5")], b"busy")?;
+    /// assert!(refusal.starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_parts(self) -> (Request, Vec<u8>) {
         (self.request, self.leftover)
     }
@@ -98,6 +189,24 @@ impl ServerUpgrade {
     /// the refusal, then close). The response is empty only when the
     /// request cannot be answered at all (an application mistake such as a
     /// subprotocol that was not offered).
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    /// # let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82\0\0\0\0hi";
+    ///
+    /// // `input`: what was read, the request head and then a first frame.
+    /// let (request, used) = ServerHandshake::new(Limits::default()).feed(input)?.unwrap();
+    /// let upgrade = ServerUpgrade::new(request, input[used..].to_vec(), &ServerConfig::default());
+    /// let (response, opened) = upgrade.answer(&Accept::new().subprotocol("chat"));
+    /// assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// let mut conn = opened?; // write `response`, then use `conn`
+    /// assert_eq!(conn.next_event()?, Some(rfc6455::Event::Text("hi"))); // the leftover frame
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn answer(self, accept: &Accept<'_>) -> (Vec<u8>, Result<Connection, Error>) {
         #[cfg(feature = "deflate")]
         let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
@@ -162,6 +271,33 @@ pub struct ClientUpgrade<'a> {
 
 /// A client handshake under way: what [`ClientUpgrade::start`] offered,
 /// and the key source the connection will mask with.
+///
+/// Its [`open`](Self::open) also checks the server's answer to the
+/// permessage-deflate offer:
+///
+/// ```
+/// use rfc6455::adapter::ClientConfig;
+/// use rfc6455::deflate::DeflateConfig;
+/// use rfc6455::handshake::{Accept, Limits, ServerHandshake, Uri};
+/// use rfc6455::upgrade::ClientUpgrade;
+///
+/// let mut config = ClientConfig::default();
+/// config.deflate = Some(DeflateConfig::default());
+/// let uri = Uri::parse("ws://example.com/")?;
+/// let (mut handshake, opening) = ClientUpgrade::new(&config).start(&uri)?;
+///
+/// // A server that takes the offer (its side of the step: `ServerUpgrade`).
+/// let (request, _) = ServerHandshake::new(Limits::default())
+///     .feed(handshake.request_bytes())?
+///     .unwrap();
+/// let (_, answer) = DeflateConfig::default().server_accept(&request.extensions()?).unwrap();
+/// let response = request.accept(&Accept::new().extensions(&answer))?;
+///
+/// let (response, _) = handshake.feed(&response)?.unwrap();
+/// let conn = opening.open(&response, &[])?;
+/// assert!(conn.deflate_enabled());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientOpening<'a> {
     config: &'a ClientConfig,
@@ -174,12 +310,39 @@ impl<'a> ClientUpgrade<'a> {
     /// The handshake `config` describes: its request options, its deflate
     /// offer (unless the options carry an extension offer of the
     /// application's own), the connection's settings once open.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ClientConfig;
+    /// use rfc6455::handshake::{ClientOptions, Uri};
+    /// use rfc6455::upgrade::ClientUpgrade;
+    ///
+    /// let mut config = ClientConfig::default();
+    /// config.options = ClientOptions::new().subprotocol("chat").header("Authorization", "Bearer t0k3n");
+    /// let (handshake, _opening) = ClientUpgrade::new(&config).start(&Uri::parse("ws://example.com/")?)?;
+    /// let request = String::from_utf8_lossy(handshake.request_bytes());
+    /// assert!(request.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
+    /// assert!(request.contains("\r\nAuthorization: Bearer t0k3n\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(config: &'a ClientConfig) -> Self {
         ClientUpgrade { config }
     }
 
     /// The handshake for `uri` (its request bytes to write, the response
     /// to feed it), and what [`ClientOpening::open`] needs afterwards.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ClientConfig;
+    /// use rfc6455::handshake::Uri;
+    /// use rfc6455::upgrade::ClientUpgrade;
+    ///
+    /// let config = ClientConfig::default();
+    /// let uri = Uri::parse("ws://example.com:8080/chat?room=1")?;
+    /// let (handshake, _opening) = ClientUpgrade::new(&config).start(&uri)?;
+    /// let request = String::from_utf8_lossy(handshake.request_bytes()); // to write
+    /// assert!(request.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start(self, uri: &Uri) -> Result<(ClientHandshake, ClientOpening<'a>), HandshakeError> {
         let mut keys = OsRandom::new();
         #[cfg(feature = "deflate")]
@@ -204,6 +367,25 @@ impl ClientOpening<'_> {
     /// the deflate offer checked (RFC 7692 §7.1) and compression turned on
     /// if agreed, and `leftover` (bytes the server sent right behind its
     /// response: the first frames) fed.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ClientConfig;
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake, Uri};
+    /// use rfc6455::upgrade::ClientUpgrade;
+    ///
+    /// let config = ClientConfig::default();
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let (mut handshake, opening) = ClientUpgrade::new(&config).start(&uri)?;
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(handshake.request_bytes())?.unwrap();
+    /// # let mut received = request.accept(&Accept::new())?;
+    /// # received.extend_from_slice(b"\x81\x05hello");
+    ///
+    /// // `received`: the server's response head, and a first frame behind it.
+    /// let (response, used) = handshake.feed(&received)?.unwrap();
+    /// let mut conn = opening.open(&response, &received[used..])?;
+    /// assert_eq!(conn.next_event()?, Some(rfc6455::Event::Text("hello")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(
         self,
         #[allow(unused_variables)] response: &Response,

@@ -13,6 +13,15 @@
 //! truncated sequence is still a valid prefix (for instance `F4 90` is
 //! rejected at once, since no code point above U+10FFFF exists), which is
 //! exactly the fail-fast rule.
+//!
+//! ```
+//! use rfc6455::utf8::Utf8Validator;
+//! let mut v = Utf8Validator::new();
+//! v.feed(b"caf\xc3")?; // a frame ends inside "é"
+//! v.feed(b"\xa9 ok")?; // the next one completes it
+//! assert!(v.is_complete());
+//! # Ok::<(), rfc6455::utf8::InvalidUtf8>(())
+//! ```
 
 /// Validates UTF-8 fed in arbitrary pieces.
 ///
@@ -37,12 +46,23 @@ pub struct Utf8Validator {
 }
 
 /// The bytes fed so far cannot be the start of valid UTF-8.
+///
+/// ```
+/// use rfc6455::utf8::{InvalidUtf8, Utf8Validator};
+/// assert_eq!(Utf8Validator::new().feed(&[0xc0, 0x80]), Err(InvalidUtf8)); // overlong
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid UTF-8")]
 pub struct InvalidUtf8;
 
 impl Utf8Validator {
     /// A validator at the start of a string.
+    ///
+    /// ```
+    /// use rfc6455::utf8::Utf8Validator;
+    /// let v = Utf8Validator::new();
+    /// assert!(v.is_complete()); // the empty string
+    /// ```
     pub const fn new() -> Self {
         Utf8Validator {
             partial: [0; 4],
@@ -52,6 +72,18 @@ impl Utf8Validator {
 
     /// Validates the next piece. After an error, the validator's state is
     /// unspecified; call [`reset`](Self::reset) before reusing it.
+    ///
+    /// ```
+    /// use rfc6455::utf8::Utf8Validator;
+    /// let euro = "€".as_bytes(); // E2 82 AC
+    /// let mut v = Utf8Validator::new();
+    /// v.feed(&euro[..2])?; // split inside the code point: fine so far
+    /// assert!(!v.is_complete());
+    /// v.feed(&euro[2..])?;
+    /// assert!(v.is_complete());
+    /// assert!(v.feed(b"\xff").is_err()); // never valid
+    /// # Ok::<(), rfc6455::utf8::InvalidUtf8>(())
+    /// ```
     #[inline]
     pub fn feed(&mut self, mut input: &[u8]) -> Result<(), InvalidUtf8> {
         if self.partial_len > 0 {
@@ -99,12 +131,30 @@ impl Utf8Validator {
 
     /// Whether everything fed so far is complete, valid UTF-8 (no code point
     /// left unfinished). Call at the end of a message.
+    ///
+    /// ```
+    /// use rfc6455::utf8::Utf8Validator;
+    /// let mut v = Utf8Validator::new();
+    /// v.feed(&[0xf0, 0x9f])?; // the start of an emoji
+    /// assert!(!v.is_complete()); // a message ending here is invalid
+    /// # Ok::<(), rfc6455::utf8::InvalidUtf8>(())
+    /// ```
     #[inline]
     pub fn is_complete(&self) -> bool {
         self.partial_len == 0
     }
 
     /// Forgets any pending partial code point.
+    ///
+    /// ```
+    /// use rfc6455::utf8::Utf8Validator;
+    /// let mut v = Utf8Validator::new();
+    /// v.feed(&[0xe2])?;
+    /// v.reset(); // the next message starts afresh
+    /// assert!(v.is_complete());
+    /// v.feed(b"ok")?;
+    /// # Ok::<(), rfc6455::utf8::InvalidUtf8>(())
+    /// ```
     #[inline]
     pub fn reset(&mut self) {
         self.partial_len = 0;

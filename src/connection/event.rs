@@ -6,6 +6,15 @@ use alloc::vec::Vec;
 use crate::close::{CloseFrame, OwnedCloseFrame};
 
 /// The kind of a data message (RFC 6455 §5.6).
+///
+/// ```
+/// use rfc6455::{Config, Connection, MessageKind};
+/// let mut conn = Connection::server(Config::default());
+/// conn.send_message(MessageKind::Binary, &[1, 2])?;
+/// conn.send_fragment(MessageKind::Text, b"a message in ", false)?;
+/// conn.send_fragment(MessageKind::Text, b"two frames", true)?;
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     /// UTF-8 text (opcode 0x1).
@@ -20,6 +29,27 @@ pub enum MessageKind {
 /// frame is handed out straight from the receive buffer, a fragmented one
 /// from the reassembly buffer, both reused. Use [`Event::to_message`] for an
 /// owned copy.
+///
+/// ```
+/// use rfc6455::{Config, Connection, Event};
+///
+/// let mut client = Connection::client(Config::default());
+/// client.send_text("hello")?;
+/// client.send_binary(&[1, 2, 3])?;
+/// client.send_ping(b"?")?;
+/// let mut server = Connection::server(Config::default());
+/// server.feed(&client.take_output());
+///
+/// while let Some(event) = server.next_event()? {
+///     match event {
+///         Event::Text(text) => assert_eq!(text, "hello"),
+///         Event::Binary(bytes) => assert_eq!(bytes, [1, 2, 3]),
+///         Event::Ping(payload) => assert_eq!(payload, b"?"), // the Pong is queued
+///         Event::Pong(_) | Event::Close(_) | Event::Fragment { .. } => unreachable!(),
+///     }
+/// }
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A complete text message, validated as UTF-8.
@@ -50,6 +80,18 @@ pub enum Event<'a> {
 
 impl Event<'_> {
     /// An owned copy of the event.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Message};
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("keep me")?;
+    /// let mut server = Connection::server(Config::default());
+    /// server.feed(&client.take_output());
+    /// let kept: Message = server.next_event()?.unwrap().to_message();
+    /// server.send_text("thanks")?; // the borrow has ended; the copy lives on
+    /// assert_eq!(kept, Message::Text("keep me".into()));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn to_message(&self) -> Message {
         match *self {
             Event::Text(t) => Message::Text(String::from(t)),
@@ -68,6 +110,27 @@ impl Event<'_> {
 
 /// An owned [`Event`]: the convenient form when allocation per message does
 /// not matter.
+///
+/// What the adapters' `read` returns and their `send` takes:
+///
+/// ```
+/// use rfc6455::{Config, Connection, Message};
+///
+/// let mut client = Connection::client(Config::default());
+/// client.send_text("hi")?;
+/// let mut server = Connection::server(Config::default());
+/// server.feed(&client.take_output());
+/// match server.next_message()? {
+///     Some(Message::Text(text)) => println!("{text}"),
+///     Some(Message::Binary(bytes)) => println!("{} bytes", bytes.len()),
+///     Some(Message::Close(frame)) => println!("closed: {frame:?}"),
+///     Some(_) => {} // Ping, Pong, Fragment
+///     None => {} // more bytes needed
+/// }
+/// assert_eq!(Message::from("hi"), Message::Text("hi".into()));
+/// assert_eq!(Message::from(vec![1, 2]), Message::Binary(vec![1, 2]));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// A text message.
@@ -93,6 +156,13 @@ pub enum Message {
 
 impl Message {
     /// Whether this is a text or binary message (not a control frame).
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::from("hi").is_data());
+    /// assert!(Message::Binary(vec![1]).is_data());
+    /// assert!(!Message::Ping(vec![]).is_data() && !Message::Close(None).is_data());
+    /// ```
     pub fn is_data(&self) -> bool {
         matches!(self, Message::Text(_) | Message::Binary(_))
     }
@@ -110,21 +180,45 @@ impl Message {
     }
 
     /// Whether this is a binary message.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::from(vec![0xff]).is_binary());
+    /// assert!(!Message::from("text").is_binary());
+    /// ```
     pub fn is_binary(&self) -> bool {
         matches!(self, Message::Binary(_))
     }
 
     /// Whether this is a Ping.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::Ping(b"?".to_vec()).is_ping());
+    /// assert!(!Message::Pong(b"?".to_vec()).is_ping());
+    /// ```
     pub fn is_ping(&self) -> bool {
         matches!(self, Message::Ping(_))
     }
 
     /// Whether this is a Pong.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::Pong(Vec::new()).is_pong());
+    /// assert!(!Message::Ping(Vec::new()).is_pong());
+    /// ```
     pub fn is_pong(&self) -> bool {
         matches!(self, Message::Pong(_))
     }
 
     /// Whether this is a Close.
+    ///
+    /// ```
+    /// use rfc6455::Message;
+    /// assert!(Message::Close(None).is_close());
+    /// assert!(!Message::from("bye").is_close());
+    /// ```
     pub fn is_close(&self) -> bool {
         matches!(self, Message::Close(_))
     }

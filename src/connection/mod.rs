@@ -18,6 +18,30 @@
 //! After every call that can produce output (feeding bytes, pulling events,
 //! sending, timeouts), write the output, then check
 //! [`Connection::should_close_transport`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use rfc6455::{Config, Connection, Event};
+//!
+//! let mut config = Config::default();
+//! config.ping_interval = Some(Duration::from_secs(20));
+//! let mut server = Connection::server(config);
+//! server.handle_timeout(Duration::ZERO); // time in: the caller's clock
+//!
+//! let mut client = Connection::client(Config::default());
+//! client.send_text("hi")?;
+//! let bytes = client.take_output();
+//! server.read_buf()[..bytes.len()].copy_from_slice(&bytes); // bytes in, as a read would
+//! server.commit_read(bytes.len());
+//! assert_eq!(server.next_event()?, Some(Event::Text("hi"))); // events out
+//!
+//! assert_eq!(server.poll_timeout(), Some(Duration::from_secs(20))); // when to wake
+//! server.handle_timeout(Duration::from_secs(20));
+//! let n = server.output().front().len(); // bytes out: the keepalive Ping
+//! server.output().consume(n);
+//! assert!(!server.should_close_transport());
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
 
 mod event;
 mod recv;
@@ -68,10 +92,35 @@ use crate::utf8::Utf8Validator;
 
 /// How long after the last received frame buffers grown for large messages
 /// are given back (see [`Connection::poll_timeout`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::connection::IDLE_SHRINK;
+/// use rfc6455::{Config, Connection};
+///
+/// let mut client = Connection::client(Config::default());
+/// client.send_binary(&vec![0; 1 << 20])?; // a 1 MiB message
+/// let mut server = Connection::server(Config::default());
+/// server.handle_timeout(Duration::ZERO);
+/// server.feed(&client.take_output());
+/// assert!(server.next_event()?.is_some());
+/// let grown = server.buffer_capacity();
+/// assert_eq!(server.next_event()?, None); // done with the message
+/// assert_eq!(server.poll_timeout(), Some(IDLE_SHRINK)); // a second after the last frame
+/// server.handle_timeout(IDLE_SHRINK);
+/// assert!(server.buffer_capacity() < grown / 100);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 pub const IDLE_SHRINK: Duration = Duration::from_secs(1);
 
 /// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers
 /// do not; §7.1.1: the server closes the transport first).
+///
+/// ```
+/// use rfc6455::{Config, Connection, Role};
+/// let conn = Connection::new(Role::Server, Config::default());
+/// assert_eq!(conn.role(), Role::Server);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The end that opened the connection.
@@ -81,6 +130,22 @@ pub enum Role {
 }
 
 /// Where the closing handshake stands (RFC 6455 §7).
+///
+/// ```
+/// use rfc6455::{CloseCode, Config, Connection, State};
+///
+/// let mut client = Connection::client(Config::default());
+/// let mut server = Connection::server(Config::default());
+/// assert_eq!(client.state(), State::Open);
+/// client.close(CloseCode::NORMAL, "")?;
+/// assert_eq!(client.state(), State::Closing); // waiting for the server's Close
+/// server.feed(&client.take_output());
+/// server.next_event()?; // the Close, echoed
+/// client.feed(&server.take_output());
+/// client.next_event()?;
+/// assert_eq!((client.state(), server.state()), (State::Closed, State::Closed));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// Messages flow both ways.
@@ -273,6 +338,15 @@ impl Connection {
     }
 
     /// A server-side connection (receives masked frames, sends unmasked ones).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut server = Connection::server(Config::default());
+    /// assert_eq!(server.role(), Role::Server);
+    /// server.send_text("hi")?;
+    /// assert_eq!(server.take_output(), b"\x81\x02hi"); // no mask
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn server(config: Config) -> Self {
         Self::with_parts(Role::Server, config, None)
     }
@@ -280,12 +354,33 @@ impl Connection {
     /// A client-side connection whose masking keys come from `keys`
     /// (RFC 6455 §5.3: a strong source of entropy). This is the constructor
     /// for `no_std` targets.
+    ///
+    /// ```
+    /// use rfc6455::rand::ChaCha20Rng;
+    /// use rfc6455::{Config, Connection};
+    /// # fn hardware_seed() -> [u8; 32] { [7; 32] }
+    /// // On a target without an OS: a generator seeded from the hardware.
+    /// let keys = ChaCha20Rng::from_seed(hardware_seed());
+    /// let mut client = Connection::client_with_keys(Config::default(), keys);
+    /// client.send_text("hi")?;
+    /// assert_eq!(client.take_output().len(), 2 + 4 + 2); // header, masking key, payload
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn client_with_keys(config: Config, keys: impl KeySource + Send + 'static) -> Self {
         Self::with_parts(Role::Client, config, Some(Box::new(keys)))
     }
 
     /// A client-side connection masking with keys from the operating
     /// system's generator ([`OsRandom`](crate::rand::OsRandom)).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut client = Connection::client(Config::default());
+    /// assert_eq!(client.role(), Role::Client);
+    /// client.send_text("hi")?;
+    /// assert_eq!(client.take_output()[1], 0x80 | 2); // masked, 2 bytes
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[cfg(feature = "std")]
     pub fn client(config: Config) -> Self {
         Self::client_with_keys(config, crate::rand::OsRandom::new())
@@ -293,6 +388,13 @@ impl Connection {
 
     /// A connection for `role`; a client draws keys from
     /// [`OsRandom`](crate::rand::OsRandom).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// for role in [Role::Client, Role::Server] {
+    ///     assert_eq!(Connection::new(role, Config::default()).role(), role);
+    /// }
+    /// ```
     #[cfg(feature = "std")]
     pub fn new(role: Role, config: Config) -> Self {
         match role {
@@ -302,22 +404,57 @@ impl Connection {
     }
 
     /// This end's role.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// assert_eq!(Connection::client(Config::default()).role(), Role::Client);
+    /// ```
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// The settings this connection was made with.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut config = Config::default();
+    /// config.max_message_size = 1 << 20;
+    /// let conn = Connection::server(config);
+    /// assert_eq!(conn.config().max_message_size, 1 << 20);
+    /// ```
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// Where the closing handshake stands.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Error, State};
+    /// let mut conn = Connection::server(Config::default());
+    /// assert_eq!(conn.state(), State::Open);
+    /// conn.close(CloseCode::NORMAL, "")?;
+    /// assert_eq!(conn.state(), State::Closing);
+    /// assert_eq!(conn.send_text("late"), Err(Error::SendAfterClose));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn state(&self) -> State {
         self.state
     }
 
     /// The code of the peer's Close frame, once received (`NO_STATUS` for an
     /// empty one).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// assert_eq!(server.peer_close_code(), None);
+    /// client.close(CloseCode::GOING_AWAY, "")?;
+    /// server.feed(&client.take_output());
+    /// server.next_event()?;
+    /// assert_eq!(server.peer_close_code(), Some(CloseCode::GOING_AWAY));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn peer_close_code(&self) -> Option<CloseCode> {
         self.peer_close_code
     }
@@ -328,6 +465,23 @@ impl Connection {
     /// The server closes the TCP connection first (RFC 6455 §7.1.1); a client
     /// waits for the server to do so (reported through
     /// [`feed_eof`](Self::feed_eof)) or for the close timeout.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.close(CloseCode::NORMAL, "")?;
+    /// server.feed(&client.take_output());
+    /// server.next_event()?; // the Close; the echo is queued
+    /// assert!(!server.should_close_transport()); // the echo is not written yet
+    /// client.feed(&server.take_output());
+    /// assert!(server.should_close_transport()); // written: the server closes TCP first
+    /// client.next_event()?;
+    /// assert!(!client.should_close_transport()); // the client waits for it...
+    /// client.feed_eof();
+    /// assert!(client.should_close_transport()); // ...and then closes its end
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn should_close_transport(&self) -> bool {
         self.state == State::Closed
             && self.out.is_empty()
@@ -342,6 +496,24 @@ impl Connection {
     /// agreed on in the handshake (see [`crate::deflate`]). From now on RSV1
     /// marks compressed messages; received ones are inflated, and sent ones
     /// of at least `config.threshold` bytes are compressed.
+    ///
+    /// ```
+    /// use rfc6455::deflate::DeflateConfig;
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// use rfc6455::{Config, Connection};
+    ///
+    /// let head = b"GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// let config = DeflateConfig::default();
+    /// let (agreed, _answer) = config.server_accept(&request.extensions()?).unwrap();
+    /// // ... the answer goes into the 101 response (`Accept::extensions`), then:
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.enable_deflate(agreed, &config);
+    /// assert!(conn.deflate_enabled());
+    /// conn.send_text(&"compressible ".repeat(20))?;
+    /// assert!(conn.output_len() < 100); // 260 bytes of text, compressed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "deflate")]
     pub fn enable_deflate(
         &mut self,
@@ -370,12 +542,30 @@ impl Connection {
     }
 
     /// Whether permessage-deflate is on.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// // Off until `enable_deflate`; the adapters turn it on when it is negotiated.
+    /// assert!(!Connection::server(Config::default()).deflate_enabled());
+    /// ```
     pub fn deflate_enabled(&self) -> bool {
         self.deflate.is_some()
     }
 
     /// Lets an extension (such as permessage-deflate, RFC 7692) claim RSV
     /// bits; frames carrying other RSV bits fail the connection (§5.2).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error, Event};
+    /// let mut conn = Connection::client(Config::default());
+    /// conn.feed(&[0xa1, 0x00]); // an empty text frame with RSV2 set
+    /// assert_eq!(conn.next_event(), Err(Error::ReservedBits));
+    ///
+    /// let mut conn = Connection::client(Config::default());
+    /// conn.set_allowed_rsv(0b010); // an extension of the application's own claims RSV2
+    /// conn.feed(&[0xa1, 0x00]);
+    /// assert_eq!(conn.next_event(), Ok(Some(Event::Text(""))));
+    /// ```
     pub fn set_allowed_rsv(&mut self, rsv: u8) {
         self.allowed_rsv = rsv & 0x7;
     }
@@ -383,6 +573,20 @@ impl Connection {
     // ---- output ----
 
     /// The bytes waiting to be written to the transport.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use rfc6455::{Config, Connection};
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_text("hi")?;
+    /// let mut transport = Vec::new(); // any `Write`
+    /// while conn.has_output() {
+    ///     let n = transport.write(conn.output().front()).unwrap();
+    ///     conn.output().consume(n);
+    /// }
+    /// assert_eq!(transport, b"\x81\x02hi");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn output(&mut self) -> &mut Outgoing {
         &mut self.out
@@ -390,6 +594,16 @@ impl Connection {
 
     /// Heap bytes held by the connection's buffers (receive, reassembly,
     /// send), not counting compression state. For monitoring idle memory.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_binary(&[0; 100])?;
+    /// assert!(conn.buffer_capacity() >= 102);
+    /// let _ = conn.take_output();
+    /// assert!(conn.buffer_capacity() <= 4096); // an idle connection keeps a few KiB at most
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn buffer_capacity(&self) -> usize {
         #[cfg(feature = "deflate")]
         let scratch = self.deflate.as_ref().map_or(0, |d| d.scratch.capacity());
@@ -399,18 +613,46 @@ impl Connection {
     }
 
     /// Whether bytes are waiting to be written.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut conn = Connection::server(Config::default());
+    /// assert!(!conn.has_output());
+    /// conn.send_ping(b"")?;
+    /// assert!(conn.has_output());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn has_output(&self) -> bool {
         !self.out.is_empty()
     }
 
     /// How many bytes are queued to be written.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_text("hello")?;
+    /// assert_eq!(conn.output_len(), 2 + 5); // header + payload
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn output_len(&self) -> usize {
         self.out.len()
     }
 
     /// Moves every waiting byte into a new vector (a convenience for tests
     /// and simple callers; [`output`](Self::output) avoids the copy).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_text("hi")?;
+    /// server.feed(&client.take_output());
+    /// assert!(!client.has_output());
+    /// assert_eq!(server.next_event()?, Some(Event::Text("hi")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn take_output(&mut self) -> Vec<u8> {
         let mut v = Vec::with_capacity(self.out.len());
         while !self.out.is_empty() {
@@ -426,6 +668,17 @@ impl Connection {
     /// Releases send-buffer capacity beyond
     /// [`Config::buffer_retain`] if everything has been written. Adapters
     /// call it after writing.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut conn = Connection::server(Config::default());
+    /// conn.send_binary(&vec![0; 1 << 20])?;
+    /// let n = conn.output().front().len(); // written to the transport
+    /// conn.output().consume(n);
+    /// conn.release_output_buffer();
+    /// assert!(conn.buffer_capacity() <= Config::default().buffer_retain + 4096);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn release_output_buffer(&mut self) {
         self.out.shrink_if_idle(self.config.buffer_retain);
     }
@@ -440,6 +693,17 @@ impl Connection {
     /// Call it once when the connection starts, then whenever
     /// [`poll_timeout`](Self::poll_timeout)'s deadline passes (and, for
     /// precise timing, before feeding received bytes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rfc6455::{Config, Connection};
+    /// let mut config = Config::default();
+    /// config.ping_interval = Some(Duration::from_secs(30));
+    /// let mut conn = Connection::server(config);
+    /// conn.handle_timeout(Duration::ZERO); // start the clock
+    /// conn.handle_timeout(Duration::from_secs(30)); // 30 s without traffic
+    /// assert_eq!(conn.take_output()[0], 0x89); // a keepalive Ping
+    /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
         if !self.clock_started {
             self.clock_started = true;
@@ -497,6 +761,21 @@ impl Connection {
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called,
     /// in the caller's clock, or `None` when nothing is scheduled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rfc6455::{Config, Connection};
+    /// let mut config = Config::default();
+    /// config.ping_interval = Some(Duration::from_secs(30));
+    /// let mut conn = Connection::server(config);
+    /// conn.handle_timeout(Duration::from_secs(100)); // the clock, from any epoch
+    /// // A timer loop: sleep until the deadline, then handle it.
+    /// let deadline = conn.poll_timeout().unwrap();
+    /// assert_eq!(deadline, Duration::from_secs(130));
+    /// conn.handle_timeout(deadline);
+    /// assert!(conn.has_output()); // the Ping
+    /// assert_eq!(conn.poll_timeout(), Some(Duration::from_secs(150))); // the Pong's deadline
+    /// ```
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.should_close_transport() {
             return None;

@@ -32,6 +32,37 @@
 //!
 //! The compression library is `flate2` with its `zlib-rs` backend (pure
 //! Rust).
+//!
+//! ```
+//! use rfc6455::deflate::DeflateConfig;
+//! use rfc6455::handshake::{Accept, ClientHandshake, ClientOptions, Limits, ServerHandshake, Uri};
+//! use rfc6455::{Config, Connection, Event};
+//!
+//! // The client offers, the server accepts, the client checks the answer.
+//! let config = DeflateConfig::default();
+//! let uri = Uri::parse("ws://example.com/")?;
+//! let options = ClientOptions::new().extensions(config.client_offer());
+//! let mut client_hs = ClientHandshake::new(&uri, &options, &mut rfc6455::rand::OsRandom::new())?;
+//! let (request, _) = ServerHandshake::new(Limits::default()).feed(client_hs.request_bytes())?.unwrap();
+//! let (server_agreed, answer) = config.server_accept(&request.extensions()?).unwrap();
+//! let response = request.accept(&Accept::new().extensions(&answer))?;
+//! let (response, _) = client_hs.feed(&response)?.unwrap();
+//! let client_agreed = config.client_accept(&response.extensions()?)?.unwrap();
+//! assert_eq!(client_agreed, server_agreed);
+//!
+//! // Both ends turn compression on with what they agreed.
+//! let mut client = Connection::client(Config::default());
+//! let mut server = Connection::server(Config::default());
+//! client.enable_deflate(client_agreed, &config);
+//! server.enable_deflate(server_agreed, &config);
+//! let text = "the same words again and again, ".repeat(30);
+//! server.send_text(&text)?;
+//! let wire = server.take_output();
+//! assert!(wire.len() < text.len() / 5);
+//! client.feed(&wire);
+//! assert_eq!(client.next_event()?, Some(Event::Text(text.as_str())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod codec;
 pub(crate) mod negotiate;

@@ -6,6 +6,12 @@ use core::fmt::Write as _;
 use crate::handshake::Extension;
 
 /// The extension token (RFC 7692 §7).
+///
+/// ```
+/// use rfc6455::deflate::{DeflateConfig, NAME};
+/// assert_eq!(NAME, "permessage-deflate");
+/// assert!(DeflateConfig::default().client_offer().starts_with(NAME));
+/// ```
 pub const NAME: &str = "permessage-deflate";
 
 /// What this endpoint wants from permessage-deflate, in either role.
@@ -17,6 +23,25 @@ pub const NAME: &str = "permessage-deflate";
 /// problem: inflating always uses a 15-bit window, which decodes any
 /// stream); a client that is told to compress with an 8-bit window sends its
 /// messages uncompressed, which RFC 7692 always allows.
+///
+/// The adapters negotiate with it (`deflate` in their configs):
+///
+/// ```
+/// use rfc6455::adapter::{ClientConfig, ServerConfig};
+/// use rfc6455::deflate::DeflateConfig;
+///
+/// let mut compress_hard = DeflateConfig::default();
+/// compress_hard.level = 9;
+/// compress_hard.threshold = 256; // smaller messages go out as they are
+/// compress_hard.server_max_window_bits = 12; // 4 KiB window: less memory
+///
+/// let mut client = ClientConfig::default();
+/// client.deflate = Some(compress_hard.clone()); // offer (off by default)
+/// let mut server = ServerConfig::default();
+/// server.deflate = Some(compress_hard); // accept offers (on by default)
+/// let mut no_compression = ServerConfig::default();
+/// no_compression.deflate = None; // decline every offer
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateConfig {
@@ -60,6 +85,20 @@ impl Default for DeflateConfig {
 }
 
 /// The parameters both ends agreed on.
+///
+/// ```
+/// use rfc6455::deflate::DeflateConfig;
+/// use rfc6455::handshake::{Limits, ServerHandshake};
+/// let head = b"GET / HTTP/1.1\r\nHost: x\r\n\
+///     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// let (agreed, _answer) = DeflateConfig::default().server_accept(&request.extensions()?).unwrap();
+/// assert_eq!(agreed.client_max_window_bits, 10); // what the client asked for
+/// assert_eq!(agreed.server_max_window_bits, 15);
+/// assert!(agreed.server_no_context_takeover); // this server's default
+/// // Then: `Connection::enable_deflate(agreed, &config)`.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Negotiated {
     /// The server resets its context after every message.
@@ -73,6 +112,18 @@ pub struct Negotiated {
 }
 
 /// Why a permessage-deflate offer or response is unacceptable (RFC 7692 §7.1).
+///
+/// ```
+/// use rfc6455::deflate::{DeflateConfig, ParamError};
+/// use rfc6455::handshake::{Extension, ExtensionParam};
+/// // A server answer with a parameter the extension does not define.
+/// let answer = [Extension {
+///     name: "permessage-deflate",
+///     params: vec![ExtensionParam { name: "x_speed", value: None }],
+/// }];
+/// let err = DeflateConfig::default().client_accept(&answer).unwrap_err();
+/// assert_eq!(err, ParamError::Unknown("x_speed".into()));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParamError {
@@ -289,6 +340,26 @@ impl DeflateConfig {
     /// against the offer this configuration made. `Ok(None)`: the server
     /// declined ([`ParamError::Required`] instead if
     /// [`required`](Self::required)).
+    ///
+    /// ```
+    /// use rfc6455::deflate::{DeflateConfig, ParamError};
+    /// use rfc6455::handshake::{Extension, ExtensionParam};
+    ///
+    /// let offer = DeflateConfig::default(); // offered with `offer.client_offer()`
+    /// let flag = |name| ExtensionParam { name, value: None };
+    /// let answer = [Extension {
+    ///     name: "permessage-deflate",
+    ///     params: vec![flag("server_no_context_takeover"), flag("client_no_context_takeover")],
+    /// }];
+    /// let agreed = offer.client_accept(&answer)?.expect("the server agreed");
+    /// assert!(agreed.client_no_context_takeover);
+    ///
+    /// assert_eq!(offer.client_accept(&[])?, None); // declined: no compression
+    /// let mut required = offer.clone();
+    /// required.required = true;
+    /// assert_eq!(required.client_accept(&[]), Err(ParamError::Required));
+    /// # Ok::<(), ParamError>(())
+    /// ```
     pub fn client_accept(
         &self,
         answer: &[Extension<'_>],

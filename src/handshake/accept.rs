@@ -5,6 +5,11 @@ use base64::engine::{DecodePaddingMode, Engine};
 use sha1::{Digest, Sha1};
 
 /// The GUID that RFC 6455 §1.3 appends to the client's key.
+///
+/// ```
+/// use rfc6455::handshake::GUID;
+/// assert_eq!(GUID, b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+/// ```
 pub const GUID: &[u8; 36] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// Standard base64 (RFC 4648 §4) for encoding.

@@ -43,35 +43,86 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// No origin, subprotocols, extensions or extra headers; default limits.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientOptions, Limits};
+    /// let options = ClientOptions::new();
+    /// assert!(options.origin.is_none() && options.subprotocols.is_empty());
+    /// assert_eq!(options.limits, Limits::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the `Origin` header.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, Uri};
+    /// let options = ClientOptions::new().origin("https://example.com");
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let hs = ClientHandshake::new(&uri, &options, &mut rfc6455::rand::OsRandom::new())?;
+    /// assert!(String::from_utf8_lossy(hs.request_bytes()).contains("\r\nOrigin: https://example.com\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
         self
     }
 
     /// Appends an offered subprotocol.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, Uri};
+    /// let options = ClientOptions::new().subprotocol("v2.chat").subprotocol("v1.chat"); // preferred first
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let hs = ClientHandshake::new(&uri, &options, &mut rfc6455::rand::OsRandom::new())?;
+    /// assert!(String::from_utf8_lossy(hs.request_bytes()).contains("\r\nSec-WebSocket-Protocol: v2.chat, v1.chat\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
         self
     }
 
     /// Sets the raw `Sec-WebSocket-Extensions` offer.
+    ///
+    /// ```
+    /// use rfc6455::handshake::ClientOptions;
+    /// // The adapters write this offer themselves from `ClientConfig::deflate`;
+    /// // set it here for an extension of the application's own.
+    /// let options = ClientOptions::new().extensions("x-custom-ext; level=2");
+    /// assert_eq!(options.extensions.as_deref(), Some("x-custom-ext; level=2"));
+    /// ```
     pub fn extensions(mut self, offer: impl Into<String>) -> Self {
         self.extensions = Some(offer.into());
         self
     }
 
     /// Appends an extra request header.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, HandshakeError, Uri};
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let options = ClientOptions::new().header("Authorization", "Bearer t0k3n");
+    /// assert!(ClientHandshake::new(&uri, &options, &mut rfc6455::rand::OsRandom::new()).is_ok());
+    /// // Header injection is refused.
+    /// let bad = ClientOptions::new().header("X-Note", "a\r\nHost: evil");
+    /// let err = ClientHandshake::new(&uri, &bad, &mut rfc6455::rand::OsRandom::new()).unwrap_err();
+    /// assert!(matches!(err, HandshakeError::InvalidHeader));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the limits for reading the response head.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientOptions, Limits};
+    /// let options = ClientOptions::new().limits(Limits::default().max_head_bytes(4096));
+    /// assert_eq!(options.limits.max_head_bytes, 4096);
+    /// ```
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -81,6 +132,23 @@ impl ClientOptions {
 /// The client half of the opening handshake: holds the request to send and
 /// validates the server's answer (RFC 6455 §4.1). See the
 /// [module documentation](super) for a full example.
+///
+/// ```
+/// use rfc6455::handshake::{ClientHandshake, ClientOptions, HandshakeError, Uri};
+/// use rfc6455::rand::OsRandom;
+///
+/// let uri = Uri::parse("ws://example.com/chat")?;
+/// let mut handshake = ClientHandshake::new(&uri, &ClientOptions::new(), &mut OsRandom::new())?;
+/// // Send `handshake.request_bytes()`; feed what comes back.
+/// let answer = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope";
+/// match handshake.feed(answer) {
+///     Err(HandshakeError::UnexpectedStatus { response, body }) => {
+///         assert_eq!((response.status(), &body[..]), (403, &b"nope"[..]));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientHandshake {
     request: Vec<u8>,
@@ -104,6 +172,17 @@ impl ClientHandshake {
     /// not a token or a value containing CR, LF or NUL
     /// ([`HandshakeError::InvalidHeader`]); an extension offer that does not
     /// parse ([`HandshakeError::MalformedExtensions`]).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, Uri};
+    /// use rfc6455::rand::OsRandom;
+    /// let uri = Uri::parse("ws://example.com:8080/chat?room=1")?;
+    /// let handshake = ClientHandshake::new(&uri, &ClientOptions::new(), &mut OsRandom::new())?;
+    /// let request = String::from_utf8_lossy(handshake.request_bytes());
+    /// assert!(request.starts_with("GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n"));
+    /// assert!(request.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         uri: &Uri,
         options: &ClientOptions,
@@ -172,6 +251,17 @@ impl ClientHandshake {
     }
 
     /// The request bytes to send to the server.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use rfc6455::handshake::{ClientHandshake, ClientOptions, Uri};
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let handshake = ClientHandshake::new(&uri, &ClientOptions::new(), &mut rfc6455::rand::OsRandom::new())?;
+    /// let mut socket = Vec::new(); // any `Write`
+    /// socket.write_all(handshake.request_bytes())?;
+    /// assert!(socket.ends_with(b"\r\n\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request_bytes(&self) -> &[u8] {
         &self.request
     }
@@ -187,6 +277,22 @@ impl ClientHandshake {
     /// that came with it), `Upgrade: websocket`, `Connection: Upgrade`, a
     /// matching `Sec-WebSocket-Accept`, a subprotocol that was offered (or
     /// none) and only extensions that were offered.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Accept, ClientHandshake, ClientOptions, Limits, ServerHandshake, Uri};
+    /// let uri = Uri::parse("ws://example.com/")?;
+    /// let mut handshake = ClientHandshake::new(&uri, &ClientOptions::new(), &mut rfc6455::rand::OsRandom::new())?;
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(handshake.request_bytes())?.unwrap();
+    /// # let mut received = request.accept(&Accept::new())?;
+    /// # received.extend_from_slice(b"\x81\x02hi");
+    /// // `received`: the server's 101 and, behind it, a first frame; fed in two reads.
+    /// let (first, second) = received.split_at(20);
+    /// assert!(handshake.feed(first)?.is_none()); // more bytes needed
+    /// let (response, used) = handshake.feed(second)?.expect("a whole head");
+    /// assert_eq!(response.status(), 101);
+    /// assert_eq!(&second[used..], b"\x81\x02hi"); // for the connection
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Response, usize)>, HandshakeError> {
         let read = self
             .reader

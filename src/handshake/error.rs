@@ -13,6 +13,19 @@ use super::response::Response;
 /// RFC 6455 §4.2.1 asks for: see [`HandshakeError::http_status`] and
 /// [`HandshakeError::response`]. Client-side failures ("_Fail the WebSocket
 /// Connection_", RFC 6455 §4.1) and application mistakes have no response.
+///
+/// ```
+/// use rfc6455::handshake::{HandshakeError, Limits, ServerHandshake};
+///
+/// // A client that is not a WebSocket client (it asks for HTTP/2).
+/// let head = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// let err = request.validate().unwrap_err();
+/// assert!(matches!(err, HandshakeError::UpgradeNotWebSocket));
+/// let answer = err.response().expect("a server-side error"); // send it, then close
+/// assert!(answer.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+/// # Ok::<(), HandshakeError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -172,6 +185,14 @@ impl HandshakeError {
     ///
     /// RFC 6455 §4.2.1: 400 for a malformed handshake; §4.4: 426 for an
     /// unsupported version; RFC 6585 §5: 431 for an oversized head.
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// assert_eq!(HandshakeError::MissingKey.http_status(), Some(400));
+    /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), Some(426));
+    /// assert_eq!(HandshakeError::HeadTooLarge { limit: 16384 }.http_status(), Some(431));
+    /// assert_eq!(HandshakeError::AcceptMismatch.http_status(), None); // a client-side failure
+    /// ```
     pub fn http_status(&self) -> Option<u16> {
         use HandshakeError::*;
         match self {
@@ -195,6 +216,13 @@ impl HandshakeError {
 }
 
 /// Errors from [`Uri::parse`](super::Uri::parse) (RFC 6455 §3).
+///
+/// ```
+/// use rfc6455::handshake::{Uri, UriError};
+/// assert_eq!(Uri::parse("http://example.com/"), Err(UriError::UnsupportedScheme));
+/// assert_eq!(Uri::parse("ws://example.com/#top"), Err(UriError::Fragment));
+/// assert_eq!(Uri::parse("ws://example.com:99999/"), Err(UriError::InvalidPort));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UriError {

@@ -26,6 +26,17 @@ use super::error::HandshakeError;
 use super::headers::{Headers, Span};
 
 /// Resource limits for reading an HTTP head (RFC 6455 §10.4).
+///
+/// ```
+/// use rfc6455::handshake::{HandshakeError, Limits, ServerHandshake};
+///
+/// let limits = Limits::default().max_head_bytes(64);
+/// let mut reader = ServerHandshake::new(limits);
+/// let head = b"GET / HTTP/1.1\r\nHost: example.com\r\nCookie: 0123456789abcdef0123456789abcdef\r\n\r\n";
+/// let err = reader.feed(head).unwrap_err();
+/// assert!(matches!(err, HandshakeError::HeadTooLarge { limit: 64 }));
+/// assert_eq!(err.http_status(), Some(431)); // Request Header Fields Too Large
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -47,12 +58,25 @@ impl Default for Limits {
 
 impl Limits {
     /// Sets [`max_head_bytes`](Self::max_head_bytes).
+    ///
+    /// ```
+    /// use rfc6455::handshake::Limits;
+    /// let limits = Limits::default().max_head_bytes(4096); // small heads only
+    /// assert_eq!(limits.max_head_bytes, 4096);
+    /// ```
     pub fn max_head_bytes(mut self, n: usize) -> Self {
         self.max_head_bytes = n;
         self
     }
 
     /// Sets [`max_headers`](Self::max_headers).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{HandshakeError, Limits, ServerHandshake};
+    /// let mut reader = ServerHandshake::new(Limits::default().max_headers(2));
+    /// let err = reader.feed(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").unwrap_err();
+    /// assert!(matches!(err, HandshakeError::TooManyHeaders { limit: 2 }));
+    /// ```
     pub fn max_headers(mut self, n: usize) -> Self {
         self.max_headers = n;
         self

@@ -39,6 +39,17 @@ impl Span {
 ///
 /// Names compare ASCII case-insensitively (RFC 7230 §3.2). Values are the
 /// raw bytes with surrounding whitespace removed.
+///
+/// ```
+/// use rfc6455::handshake::{Limits, ServerHandshake};
+/// let head = b"GET / HTTP/1.1\r\nHost: example.com\r\nX-Tag: a\r\nx-tag: b\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// let headers = request.headers();
+/// assert_eq!(headers.len(), 3);
+/// assert_eq!(headers.get_str("HOST"), Some("example.com"));
+/// assert_eq!(headers.get_all("x-tag").collect::<Vec<_>>(), [b"a", b"b"]);
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Headers {
     buf: Vec<u8>,
@@ -62,6 +73,19 @@ impl Headers {
 
     /// The whole head (request or status line, headers, blank line) as
     /// received.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert!(request.headers().raw().starts_with(b"GET /chat?room=1 HTTP/1.1\r\n"));
+    /// assert!(request.headers().raw().ends_with(b"\r\n\r\n"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn raw(&self) -> &[u8] {
         &self.buf
     }
@@ -71,16 +95,50 @@ impl Headers {
     }
 
     /// Number of header fields (repeated names count each time).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.headers().len(), 7);
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.fields.len()
     }
 
     /// Whether there are no header fields.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(b"GET / HTTP/1.0\r\n\r\n")?.unwrap();
+    /// assert!(request.headers().is_empty());
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
 
     /// All fields in order of appearance, as `(name, value)`.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// for (name, value) in request.headers().iter() {
+    ///     println!("{name}: {}", String::from_utf8_lossy(value));
+    /// }
+    /// assert_eq!(request.headers().iter().next(), Some(("Host", &b"example.com"[..])));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
         self.fields.iter().map(move |&(n, v)| {
             // httparse only accepts token characters in names, so this is ASCII.
@@ -90,6 +148,18 @@ impl Headers {
     }
 
     /// The value of the first field called `name` (case-insensitive).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.headers().get("sec-websocket-version"), Some(&b"13"[..]));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         let name = name.as_bytes();
         self.fields.iter().find_map(|&(n, v)| {
@@ -103,11 +173,32 @@ impl Headers {
     }
 
     /// The value of the first field called `name`, if it is valid UTF-8.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.headers().get_str("Origin"), Some("https://example.com"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(|v| core::str::from_utf8(v).ok())
     }
 
     /// The values of every field called `name` (case-insensitive), in order.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let head = b"GET / HTTP/1.1\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// let cookies: Vec<&[u8]> = request.headers().get_all("cookie").collect();
+    /// assert_eq!(cookies, [&b"a=1"[..], &b"b=2"[..]]);
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let name = name.as_bytes();
         self.fields.iter().filter_map(move |&(n, v)| {
@@ -134,6 +225,15 @@ impl Headers {
 
     /// Whether the comma-separated lists in all `name` fields, combined as
     /// RFC 7230 §3.2.2 says, contain `token` (ASCII case-insensitive).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let head = b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: Upgrade\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// assert!(request.headers().contains_token("connection", "upgrade"));
+    /// assert!(!request.headers().contains_token("connection", "close"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn contains_token(&self, name: &str, token: &str) -> bool {
         self.get_all(name)
             .flat_map(list_items)
@@ -167,6 +267,18 @@ pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// One extension from a `Sec-WebSocket-Extensions` header (RFC 6455 §9.1),
 /// e.g. `permessage-deflate; client_max_window_bits`.
+///
+/// ```
+/// use rfc6455::handshake::{Limits, ServerHandshake};
+/// let head = b"GET / HTTP/1.1\r\nSec-WebSocket-Extensions: permessage-deflate; \
+///     server_no_context_takeover, x-webkit-deflate-frame\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// let offers = request.extensions()?;
+/// let names: Vec<&str> = offers.iter().map(|e| e.name).collect();
+/// assert_eq!(names, ["permessage-deflate", "x-webkit-deflate-frame"]);
+/// assert_eq!(offers[0].params[0].name, "server_no_context_takeover");
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension<'a> {
     /// The extension token, e.g. `permessage-deflate`.
@@ -177,6 +289,17 @@ pub struct Extension<'a> {
 
 /// One parameter of an [`Extension`]: `name` or `name=value`, where the value
 /// may have been a quoted-string (RFC 6455 §9.1, RFC 7692 §5.1).
+///
+/// ```
+/// use rfc6455::handshake::{Limits, ServerHandshake};
+/// let head = b"GET / HTTP/1.1\r\nSec-WebSocket-Extensions: x-ext; mode=\"fast\"; verbose\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// let offers = request.extensions()?;
+/// let params = &offers[0].params;
+/// assert_eq!((params[0].name, params[0].value.as_deref()), ("mode", Some("fast"))); // unquoted
+/// assert_eq!((params[1].name, params[1].value.as_deref()), ("verbose", None));
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionParam<'a> {
     /// The parameter token, e.g. `server_max_window_bits`.
@@ -188,6 +311,18 @@ pub struct ExtensionParam<'a> {
 impl Extension<'_> {
     /// The first parameter called `name` (case-insensitive): `None` if absent,
     /// `Some(None)` if present without a value.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let head = b"GET / HTTP/1.1\r\nSec-WebSocket-Extensions: \
+    ///     permessage-deflate; client_max_window_bits; server_max_window_bits=10\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// let offer = &request.extensions()?[0];
+    /// assert_eq!(offer.param("server_max_window_bits"), Some(Some("10")));
+    /// assert_eq!(offer.param("client_max_window_bits"), Some(None)); // a bare flag
+    /// assert_eq!(offer.param("server_no_context_takeover"), None); // absent
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
         self.params
             .iter()

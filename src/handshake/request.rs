@@ -12,6 +12,24 @@ use super::write::{check_headers, check_value, push_header};
 /// A parsed HTTP request head, possibly a WebSocket opening handshake.
 ///
 /// All accessors borrow from one owned copy of the head.
+///
+/// ```
+/// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+///
+/// let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+///     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+/// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+/// assert_eq!((request.method(), request.path(), request.query()), ("GET", "/chat", Some("room=1")));
+/// assert_eq!(request.origin(), Some("https://example.com"));
+///
+/// // Decide, then answer.
+/// let chat = request.subprotocols().any(|p| p == "chat");
+/// let response = request.accept(&if chat { Accept::new().subprotocol("chat") } else { Accept::new() })?;
+/// assert!(response.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+/// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub(super) headers: Headers,
@@ -31,6 +49,18 @@ fn utf8(b: &[u8]) -> &str {
 
 impl Request {
     /// The method, e.g. `GET`.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.method(), "GET");
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn method(&self) -> &str {
         utf8(self.headers.span(self.method))
     }
@@ -40,6 +70,18 @@ impl Request {
     /// [`validate`](Self::validate) accepts only the origin form (`/…`) and
     /// the absolute form (`ws://host/…`); a plain HTTP request answered on
     /// the same port may carry anything here (`*`, `host:port`).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.target(), "/chat?room=1");
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn target(&self) -> &str {
         utf8(self.headers.span(self.target))
     }
@@ -64,6 +106,18 @@ impl Request {
     /// The path part of the target (before `?`); for an absolute-form
     /// target (`GET ws://host/chat HTTP/1.1`) the path of that URI, `/` if
     /// empty.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.path(), "/chat");
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn path(&self) -> &str {
         let r = self.resource();
         let p = r.split_once('?').map_or(r, |(p, _)| p);
@@ -75,41 +129,143 @@ impl Request {
     }
 
     /// The query part of the target (after `?`), if any.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.query(), Some("room=1"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn query(&self) -> Option<&str> {
         self.resource().split_once('?').map(|(_, q)| q)
     }
 
     /// The minor HTTP version: `1` for HTTP/1.1, `0` for HTTP/1.0.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.http_version(), 1);
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn http_version(&self) -> u8 {
         self.version
     }
 
     /// The header fields.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// let names: Vec<&str> = request.headers().iter().map(|(name, _)| name).collect();
+    /// assert_eq!(names[..2], ["Host", "Upgrade"]);
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn headers(&self) -> &Headers {
         &self.headers
     }
 
     /// The first value of header `name` (case-insensitive).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.header("upgrade"), Some(&b"websocket"[..]));
+    /// assert_eq!(request.header("Cookie"), None);
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.get(name)
     }
 
     /// `Host` (RFC 6455 §4.2.1 item 2).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.host(), Some("example.com"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn host(&self) -> Option<&str> {
         self.headers.get_str("host")
     }
 
     /// `Origin` (RFC 6455 §4.2.1 item 7, §10.2); browsers always send it.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// // Refuse pages from other sites (RFC 6455 §10.2).
+    /// let allowed = ["https://example.com", "https://www.example.com"];
+    /// assert!(request.origin().is_some_and(|o| allowed.contains(&o)));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn origin(&self) -> Option<&str> {
         self.headers.get_str("origin")
     }
 
     /// `Sec-WebSocket-Key` (RFC 6455 §4.2.1 item 5), trimmed.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// use rfc6455::handshake::accept_key;
+    /// let key = request.key().unwrap();
+    /// assert_eq!(&accept_key(key.as_bytes()), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn key(&self) -> Option<&str> {
         self.headers.get_str("sec-websocket-key")
     }
 
     /// `Sec-WebSocket-Version` (RFC 6455 §4.2.1 item 6).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// assert_eq!(request.version_header(), Some("13"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn version_header(&self) -> Option<&str> {
         self.headers.get_str("sec-websocket-version")
     }
@@ -117,6 +273,19 @@ impl Request {
     /// The offered subprotocols, in order of preference (RFC 6455 §4.2.1
     /// item 8): every `Sec-WebSocket-Protocol` line, split at commas,
     /// trimmed, empty elements skipped.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// let offered: Vec<&str> = request.subprotocols().collect();
+    /// assert_eq!(offered, ["chat", "superchat"]); // most preferred first
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
         self.headers
             .get_all("sec-websocket-protocol")
@@ -146,6 +315,17 @@ impl Request {
     /// Whether the request asks for a WebSocket upgrade at all: its `Upgrade`
     /// header contains the token `websocket`. A plain `GET /` does not, and
     /// can be answered as ordinary HTTP (e.g. with [`http_response`](super::http_response)).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{http_response, Limits, ServerHandshake};
+    /// let head = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// if !request.is_upgrade() {
+    ///     let page = http_response(200, "text/html", b"<p>hello</p>")?;
+    ///     # let _ = page;
+    /// }
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn is_upgrade(&self) -> bool {
         self.headers.contains_token("upgrade", "websocket")
     }
@@ -157,6 +337,17 @@ impl Request {
     /// lists, case-insensitive, repeated lines combined), one
     /// `Sec-WebSocket-Key` decoding to 16 bytes, `Sec-WebSocket-Version: 13`,
     /// and well-formed subprotocol and extension lists.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{HandshakeError, Limits, ServerHandshake};
+    /// let head = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// let err = request.validate().unwrap_err();
+    /// assert!(matches!(err, HandshakeError::MissingKey));
+    /// assert_eq!(err.http_status(), Some(400)); // send `err.response()`, then close
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
     pub fn validate(&self) -> Result<(), HandshakeError> {
         self.check().map(|_| ())
     }
@@ -243,6 +434,25 @@ impl Request {
     /// offered ([`HandshakeError::SubprotocolNotOffered`]); a header name that
     /// is not a token or a value containing CR, LF or NUL
     /// ([`HandshakeError::InvalidHeader`]).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// use rfc6455::handshake::{Accept, HandshakeError};
+    /// let response = request.accept(&Accept::new().subprotocol("chat"))?;
+    /// let text = String::from_utf8_lossy(&response);
+    /// assert!(text.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    /// assert!(text.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
+    /// // Only an offered subprotocol can be selected.
+    /// let err = request.accept(&Accept::new().subprotocol("mqtt")).unwrap_err();
+    /// assert!(matches!(err, HandshakeError::SubprotocolNotOffered(_)));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn accept(&self, options: &Accept<'_>) -> Result<Vec<u8>, HandshakeError> {
         let key = self.check()?;
         if let Some(p) = options.subprotocol {
@@ -375,18 +585,55 @@ pub struct Accept<'a> {
 
 impl<'a> Accept<'a> {
     /// No subprotocol, no extensions, no extra headers.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Accept;
+    /// assert_eq!(Accept::new(), Accept::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Selects one of the client's offered subprotocols (RFC 6455 §4.2.2
     /// item 5.4 `/subprotocol/`).
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// use rfc6455::handshake::Accept;
+    /// // The first of the client's offers this server speaks.
+    /// let supported = ["superchat", "chat"];
+    /// let choice = request.subprotocols().find(|p| supported.contains(p));
+    /// let accept = match choice {
+    ///     Some(p) => Accept::new().subprotocol(p),
+    ///     None => Accept::new(),
+    /// };
+    /// let response = request.accept(&accept)?;
+    /// assert!(String::from_utf8_lossy(&response).contains("Sec-WebSocket-Protocol: chat\r\n"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn subprotocol(mut self, protocol: &'a str) -> Self {
         self.subprotocol = Some(protocol);
         self
     }
 
     /// Sets the raw `Sec-WebSocket-Extensions` response value (RFC 6455 §9.1).
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+    /// let head = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    ///     Sec-WebSocket-Extensions: x-custom-ext\r\n\r\n";
+    /// let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// let response = request.accept(&Accept::new().extensions("x-custom-ext"))?;
+    /// assert!(String::from_utf8_lossy(&response).contains("\r\nSec-WebSocket-Extensions: x-custom-ext\r\n"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn extensions(mut self, value: &'a str) -> Self {
         self.extensions = Some(value);
         self
@@ -401,6 +648,20 @@ impl<'a> Accept<'a> {
     }
 
     /// Adds a response header, e.g. `Set-Cookie`.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// use rfc6455::handshake::Accept;
+    /// let response = request.accept(&Accept::new().header("Set-Cookie", "session=1; HttpOnly"))?;
+    /// assert!(String::from_utf8_lossy(&response).contains("\r\nSet-Cookie: session=1; HttpOnly\r\n"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
         self.headers.push((name, value));
         self

@@ -13,6 +13,40 @@ use super::write::{check_headers, check_value, write_response};
 /// Feed it bytes as they arrive; it buffers at most
 /// [`Limits::max_head_bytes`] and parses the head once, when complete. See
 /// the [module documentation](super) for a full example.
+///
+/// Reading a request from any `Read`:
+///
+/// ```
+/// use std::io::Read;
+/// use rfc6455::handshake::{Accept, Limits, ServerHandshake};
+///
+/// # let mut stream = std::io::Cursor::new(b"GET /chat HTTP/1.1\r\nHost: example.com\r\n\
+/// #     Upgrade: websocket\r\nConnection: Upgrade\r\n\
+/// #     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec());
+/// let mut reader = ServerHandshake::new(Limits::default());
+/// let mut buf = [0; 1024];
+/// let (request, leftover) = loop {
+///     let n = stream.read(&mut buf)?;
+///     if n == 0 {
+///         return Err("the client hung up".into());
+///     }
+///     match reader.feed(&buf[..n]) {
+///         Ok(Some((request, used))) => break (request, buf[used..n].to_vec()),
+///         Ok(None) => {} // read on
+///         Err(e) => {
+///             let _answer = e.response(); // 400 or 431: write it, then close
+///             return Err(e.into());
+///         }
+///     }
+/// };
+/// let answer = match request.accept(&Accept::new()) {
+///     Ok(switching) => switching, // then a `Connection::server`, fed `leftover`
+///     Err(e) => e.response().unwrap_or_default(), // 400 or 426, then close
+/// };
+/// assert!(answer.starts_with(b"HTTP/1.1 101 "));
+/// assert!(leftover.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ServerHandshake {
     reader: HeadReader,
@@ -20,6 +54,12 @@ pub struct ServerHandshake {
 
 impl ServerHandshake {
     /// A reader for one request head, bounded by `limits`.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let reader = ServerHandshake::new(Limits::default().max_head_bytes(8 << 10));
+    /// # let _ = reader;
+    /// ```
     pub fn new(limits: Limits) -> Self {
         ServerHandshake {
             reader: HeadReader::new(limits),
@@ -40,6 +80,18 @@ impl ServerHandshake {
     /// problems (too large, too many headers, malformed HTTP); each has a
     /// [`HandshakeError::response`] to send before closing. After a request or
     /// an error, further calls return [`HandshakeError::Finished`].
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Limits, ServerHandshake};
+    /// let mut reader = ServerHandshake::new(Limits::default());
+    /// // The head arrives in pieces, the first frame right behind it.
+    /// assert!(reader.feed(b"GET /chat HTTP/1.1\r\nHo")?.is_none());
+    /// let input = b"st: example.com\r\n\r\n\x81\x80abcd";
+    /// let (request, used) = reader.feed(input)?.expect("a whole head");
+    /// assert_eq!((request.path(), request.host()), ("/chat", Some("example.com")));
+    /// assert_eq!(&input[used..], b"\x81\x80abcd"); // left for the connection
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
     pub fn feed(&mut self, input: &[u8]) -> Result<Option<(Request, usize)>, HandshakeError> {
         Ok(self.reader.feed(input, Kind::Request)?.map(|(p, used)| {
             (

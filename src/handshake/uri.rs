@@ -34,6 +34,14 @@ impl Uri {
     /// `ws` and 443 for `wss`; the resource name is the path (`/` when empty)
     /// followed by `?query` when the query is non-empty (RFC 6455 §3).
     /// Fragments, user information, empty hosts and bad ports are errors.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Uri, UriError};
+    /// let uri = Uri::parse("WS://example.com/chat")?; // the scheme is case-insensitive
+    /// assert_eq!((uri.scheme(), uri.port(), uri.resource_name()), ("ws", 80, "/chat"));
+    /// assert_eq!(Uri::parse("wss://user@example.com/"), Err(UriError::UserInfo));
+    /// # Ok::<(), UriError>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Uri, UriError> {
         let (scheme, rest) = text.split_once("://").ok_or(UriError::NotAbsolute)?;
         let secure = if scheme.eq_ignore_ascii_case("ws") {
@@ -139,11 +147,26 @@ impl Uri {
     }
 
     /// Whether the scheme is `wss` (the "secure flag", RFC 6455 §3).
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// let uri = Uri::parse("wss://example.com/")?;
+    /// assert!(uri.is_secure()); // open a TLS stream and use `connect_over`
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn is_secure(&self) -> bool {
         self.secure
     }
 
     /// `"ws"` or `"wss"`.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("wss://example.com/")?.scheme(), "wss");
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn scheme(&self) -> &'static str {
         if self.secure {
             "wss"
@@ -153,31 +176,79 @@ impl Uri {
     }
 
     /// The host, without the brackets of an IPv6 literal.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com:9001/")?.host(), "example.com");
+    /// assert_eq!(Uri::parse("ws://[::1]:9001/")?.host(), "::1"); // ready for `(host, port)` lookups
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// Whether the host is a bracketed IPv6 literal.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert!(Uri::parse("ws://[2001:db8::1]/")?.is_ipv6());
+    /// assert!(!Uri::parse("ws://127.0.0.1/")?.is_ipv6());
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn is_ipv6(&self) -> bool {
         self.ipv6
     }
 
     /// The port, defaulted to 80 (`ws`) or 443 (`wss`) when absent.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com/")?.port(), 80);
+    /// assert_eq!(Uri::parse("wss://example.com/")?.port(), 443);
+    /// assert_eq!(Uri::parse("ws://example.com:9001/")?.port(), 9001);
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// The resource name: path (`/` if empty) plus `?query` (RFC 6455 §3).
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com")?.resource_name(), "/");
+    /// assert_eq!(Uri::parse("ws://example.com/a/b?c=d")?.resource_name(), "/a/b?c=d");
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn resource_name(&self) -> &str {
         &self.resource
     }
 
     /// The path part of the resource name.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com/a/b?c=d")?.path(), "/a/b");
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn path(&self) -> &str {
         self.resource.get(..self.path_len).unwrap_or("/")
     }
 
     /// The query (without `?`), if non-empty.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com/?token=abc")?.query(), Some("token=abc"));
+    /// assert_eq!(Uri::parse("ws://example.com/?")?.query(), None);
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn query(&self) -> Option<&str> {
         self.resource
             .get(self.path_len + 1..)
@@ -186,6 +257,14 @@ impl Uri {
 
     /// The value of the `Host` header (RFC 6455 §4.1 item 4): the host,
     /// bracketed if IPv6, with `:port` only when it is not the default.
+    ///
+    /// ```
+    /// use rfc6455::handshake::Uri;
+    ///
+    /// assert_eq!(Uri::parse("ws://example.com:80/")?.host_header(), "example.com");
+    /// assert_eq!(Uri::parse("wss://[::1]:8443/")?.host_header(), "[::1]:8443");
+    /// # Ok::<(), rfc6455::handshake::UriError>(())
+    /// ```
     pub fn host_header(&self) -> String {
         let mut s = String::with_capacity(self.host.len() + 8);
         if self.ipv6 {

@@ -52,6 +52,13 @@ pub(crate) fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &str {
 
 /// The reason phrase for common status codes; empty for others (an empty
 /// reason phrase is valid HTTP, RFC 7230 §3.1.2).
+///
+/// ```
+/// use rfc6455::handshake::reason_phrase;
+/// assert_eq!(reason_phrase(101), "Switching Protocols");
+/// assert_eq!(reason_phrase(426), "Upgrade Required");
+/// assert_eq!(reason_phrase(799), "");
+/// ```
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
