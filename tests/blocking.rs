@@ -1010,3 +1010,54 @@ fn read_after_a_fatal_io_error_returns_connection_closed() {
         "after {first:?}, the next read returned {second:?} instead of ConnectionClosed"
     );
 }
+
+/// The split halves work over any transport readable and writable through
+/// shared references, not only `TcpStream`: here a Unix socket pair, the
+/// reader answering a Ping by itself while the writer sends from another
+/// thread.
+#[cfg(unix)]
+#[test]
+fn split_works_over_a_unix_socket_pair() {
+    use rfc6455::{Config, Connection};
+    use std::os::unix::net::UnixStream;
+
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = WebSocket::from_connection(a, Connection::server(Config::default()));
+    let mut client = WebSocket::from_connection(b, Connection::client(Config::default()));
+    let (writer, mut reader) = server.split().unwrap();
+    let sender = thread::spawn(move || {
+        for i in 0..100 {
+            writer.send_text(&format!("line {i}")).unwrap();
+        }
+        writer
+    });
+    client.send_ping(b"are you there").unwrap();
+    client.send_text("from the client").unwrap();
+    assert_eq!(
+        reader.read().unwrap(),
+        Message::Ping(b"are you there".to_vec())
+    );
+    assert_eq!(
+        reader.read().unwrap(),
+        Message::Text("from the client".into())
+    );
+    let mut lines = 0;
+    let mut pong = false;
+    while lines < 100 || !pong {
+        match client.read().unwrap() {
+            Message::Text(t) => {
+                assert_eq!(t, format!("line {lines}"));
+                lines += 1;
+            }
+            Message::Pong(p) => {
+                assert_eq!(p, b"are you there");
+                pong = true;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let writer = sender.join().unwrap();
+    writer.close(CloseCode::NORMAL, "bye").unwrap();
+    assert!(matches!(client.read().unwrap(), Message::Close(_)));
+    assert!(matches!(reader.read().unwrap(), Message::Close(_)));
+}

@@ -37,5 +37,5 @@ mod websocket;
 pub use crate::adapter::Error;
 pub use client::{connect, connect_over, connect_with, ClientConfig};
 pub use server::{accept, accept_with, read_request, read_request_over, Incoming, ServerConfig};
-pub use split::{Reader, Writer};
+pub use split::{Reader, SplitTransport, Writer};
 pub use websocket::WebSocket;

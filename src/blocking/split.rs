@@ -1,4 +1,6 @@
-//! A TCP WebSocket split into a reader and a writer for two threads.
+//! A WebSocket split into a writer and a reader for two threads, over any
+//! transport that can be read and written through shared references at the
+//! same time ([`SplitTransport`]: `TcpStream`, `UnixStream`).
 
 use std::borrow::Borrow;
 use std::io::{self, Read, Write};
@@ -13,13 +15,62 @@ use crate::close::CloseCode;
 use crate::connection::{Connection, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};
 
-struct Shared {
+/// A transport a blocking [`WebSocket`] can be [split](WebSocket::split)
+/// over: one thread reads it while others write it, through shared
+/// references (`&S: Read + Write`, as for `TcpStream`), and it can time out
+/// a read (for keepalive and the close timeout) and be shut down (which
+/// also wakes a blocked reader).
+///
+/// A transport that cannot be read and written at once (a TLS stream over
+/// one socket) is split by the tokio adapter instead, whose halves share it
+/// through non-blocking polls.
+///
+/// ```
+/// use rfc6455::blocking::SplitTransport;
+/// use std::net::TcpStream;
+/// fn splittable<S: SplitTransport>() where for<'a> &'a S: std::io::Read + std::io::Write {}
+/// splittable::<TcpStream>();
+/// # #[cfg(unix)]
+/// splittable::<std::os::unix::net::UnixStream>();
+/// ```
+pub trait SplitTransport: Send + Sync + 'static
+where
+    for<'a> &'a Self: Read + Write,
+{
+    /// Sets (or clears) the timeout of a read.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Shuts both directions down.
+    fn shutdown(&self) -> io::Result<()>;
+}
+
+impl SplitTransport for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&self) -> io::Result<()> {
+        TcpStream::shutdown(self, Shutdown::Both)
+    }
+}
+
+#[cfg(unix)]
+impl SplitTransport for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&self) -> io::Result<()> {
+        std::os::unix::net::UnixStream::shutdown(self, Shutdown::Both)
+    }
+}
+
+struct Shared<S> {
     /// The protocol state and the loop's. Held only to feed bytes, decode,
     /// encode or decide — never across a read or a write on the socket.
     state: Mutex<State>,
     /// The writing side. Held for the whole of a write, so frames from
     /// several threads never interleave; always taken before `state`.
-    out: Mutex<WriteSide>,
+    out: Mutex<WriteSide<S>>,
     epoch: Instant,
 }
 
@@ -28,8 +79,8 @@ struct State {
     driver: Driver,
 }
 
-struct WriteSide {
-    stream: TcpStream,
+struct WriteSide<S> {
+    stream: Arc<S>,
     buf: Vec<u8>,
 }
 
@@ -39,7 +90,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Shared {
+impl<S: SplitTransport> Shared<S>
+where
+    for<'a> &'a S: Read + Write,
+{
     fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
@@ -76,7 +130,7 @@ impl Shared {
             }
         }
         let WriteSide { stream, buf } = &mut *out;
-        if let Err(e) = stream.write_all(buf) {
+        if let Err(e) = (&**stream).write_all(buf) {
             if !is_retry(&e) {
                 // The reader still delivers what the peer sent (its Close).
                 let mut st = lock(&self.state);
@@ -89,7 +143,7 @@ impl Shared {
             *buf = Vec::new();
         }
         if shutdown {
-            let _ = stream.shutdown(Shutdown::Both);
+            let _ = stream.shutdown();
         }
         Ok(())
     }
@@ -131,9 +185,9 @@ impl Shared {
 /// assert_eq!(reading.join().unwrap()?, Message::Text("hello".into()));
 /// # Ok::<(), rfc6455::blocking::Error>(())
 /// ```
-pub struct Reader {
-    stream: TcpStream,
-    shared: Arc<Shared>,
+pub struct Reader<S = TcpStream> {
+    stream: Arc<S>,
+    shared: Arc<Shared<S>>,
     buf: Vec<u8>,
 }
 
@@ -168,14 +222,26 @@ pub struct Reader {
 /// }
 /// # Ok::<(), rfc6455::blocking::Error>(())
 /// ```
-#[derive(Clone)]
-pub struct Writer {
-    shared: Arc<Shared>,
+pub struct Writer<S = TcpStream> {
+    shared: Arc<Shared<S>>,
 }
 
-impl WebSocket<TcpStream> {
+impl<S> Clone for Writer<S> {
+    fn clone(&self) -> Self {
+        Writer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S: SplitTransport + Read + Write> WebSocket<S>
+where
+    for<'a> &'a S: Read + Write,
+{
     /// Splits the connection into a [`Reader`] for one thread and a
-    /// [`Writer`] for others (`TcpStream::try_clone` underneath).
+    /// [`Writer`] for others: the writer comes first, as with
+    /// `futures::StreamExt::split`. Works over any [`SplitTransport`]
+    /// (`TcpStream`, `UnixStream`); both halves share the stream itself.
     ///
     /// ```no_run
     /// let (ws, _) = rfc6455::blocking::connect("ws://127.0.0.1:9001")?;
@@ -187,9 +253,10 @@ impl WebSocket<TcpStream> {
     /// }
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
-    pub fn split(self) -> io::Result<(Writer, Reader)> {
+    pub fn split(self) -> io::Result<(Writer<S>, Reader<S>)> {
         let (stream, conn) = self.into_parts();
-        let write_stream = stream.try_clone()?;
+        let stream = Arc::new(stream);
+        let write_stream = Arc::clone(&stream);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 conn,
@@ -214,7 +281,10 @@ impl WebSocket<TcpStream> {
     }
 }
 
-impl Reader {
+impl<S: SplitTransport> Reader<S>
+where
+    for<'a> &'a S: Read + Write,
+{
     /// Reads the next message (owned: the connection is shared with the
     /// writer, so nothing can stay borrowed from it).
     ///
@@ -296,7 +366,7 @@ impl Reader {
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
         }
         let result = loop {
-            match self.stream.read(&mut self.buf) {
+            match (&*self.stream).read(&mut self.buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => break result,
             }
@@ -341,14 +411,17 @@ impl Reader {
     /// assert_eq!(reader.read()?, "hi".into());
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
-    pub fn writer(&self) -> Writer {
+    pub fn writer(&self) -> Writer<S> {
         Writer {
             shared: Arc::clone(&self.shared),
         }
     }
 }
 
-impl Writer {
+impl<S: SplitTransport> Writer<S>
+where
+    for<'a> &'a S: Read + Write,
+{
     /// Sends a text message.
     ///
     /// ```
