@@ -1061,3 +1061,31 @@ fn split_works_over_a_unix_socket_pair() {
     assert!(matches!(client.read().unwrap(), Message::Close(_)));
     assert!(matches!(reader.read().unwrap(), Message::Close(_)));
 }
+
+/// Every send is on every facade: the split writer queues with `write` and
+/// writes with `flush`, sends Pongs and shared frames.
+#[cfg(unix)]
+#[test]
+fn the_split_writer_queues_flushes_and_sends_shared_frames() {
+    use rfc6455::outgoing::encode_shared;
+    use rfc6455::{Config, Connection, MessageKind};
+    use std::os::unix::net::UnixStream;
+
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = WebSocket::from_connection(a, Connection::server(Config::default()));
+    let mut client = WebSocket::from_connection(b, Connection::client(Config::default()));
+    let (writer, _reader) = server.split().unwrap();
+    for i in 0..3 {
+        writer.write(Message::Text(format!("queued {i}"))).unwrap();
+    }
+    writer.flush().unwrap();
+    writer.send_pong(b"heartbeat").unwrap();
+    writer
+        .send_shared(&encode_shared(MessageKind::Binary, b"to all"))
+        .unwrap();
+    for i in 0..3 {
+        assert_eq!(client.read().unwrap(), Message::Text(format!("queued {i}")));
+    }
+    assert_eq!(client.read().unwrap(), Message::Pong(b"heartbeat".to_vec()));
+    assert_eq!(client.read().unwrap(), Message::Binary(b"to all".to_vec()));
+}

@@ -518,6 +518,41 @@ where
         self.shared.send(|_, c, _| c.send_ping(payload))
     }
 
+    /// Sends a Pong (an unsolicited one is a one-way heartbeat, RFC 6455
+    /// §5.5.3; Pings are answered by the [`Reader`] by itself).
+    pub fn send_pong(&self, payload: &[u8]) -> Result<(), Error> {
+        self.shared.send(|_, c, _| c.send_pong(payload))
+    }
+
+    /// Sends a frame encoded once for many connections (server role; see
+    /// [`Connection::send_shared`]).
+    pub fn send_shared(&self, frame: &crate::outgoing::SharedFrame) -> Result<(), Error> {
+        self.shared.send(|_, c, _| c.send_shared(frame))
+    }
+
+    /// Queues any [`Message`] without writing it; [`flush`](Self::flush)
+    /// (or the next send) writes everything queued, in one write. Past the
+    /// high-water mark (128 KiB) the queue is written first.
+    pub fn write(&self, message: impl Borrow<Message>) -> Result<(), Error> {
+        let full = {
+            let st = lock(&self.shared.state);
+            !st.driver.has_room(&st.conn)
+        };
+        if full {
+            self.shared.flush()?;
+        }
+        let mut st = lock(&self.shared.state);
+        let epoch = self.shared.epoch;
+        let State { conn, driver } = &mut *st;
+        driver.send(conn, message.borrow(), || epoch.elapsed())?;
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.shared.flush()
+    }
+
     /// Sends any [`Message`], owned or borrowed; a `Close` (possibly with
     /// an empty body) starts the closing handshake.
     ///

@@ -831,6 +831,13 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
+    /// Sends a frame encoded once for many connections (server role; see
+    /// [`Connection::send_shared`]): queued by reference, then written.
+    pub fn send_shared(&mut self, frame: &crate::outgoing::SharedFrame) -> Result<(), Error> {
+        self.conn.send_shared(frame)?;
+        self.flush()
+    }
+
     /// Queues any [`Message`] without writing it (unless more than the
     /// high-water mark, 128 KiB, is already queued: then the queue is written
     /// out first, so memory stays bounded). [`flush`](Self::flush) writes

@@ -475,6 +475,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
         self.send_with(|i| Ok(i.conn.send_ping(payload)?)).await
     }
 
+    /// Sends a Pong (an unsolicited one is a one-way heartbeat, RFC 6455
+    /// §5.5.3; Pings are answered by the [`Reader`] by itself).
+    pub async fn send_pong(&self, payload: &[u8]) -> Result<(), Error> {
+        self.send_with(|i| Ok(i.conn.send_pong(payload)?)).await
+    }
+
     /// Sends a frame encoded once for many connections (server role; see
     /// [`Connection::send_shared`]).
     ///

@@ -528,6 +528,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.flush().await
     }
 
+    /// Queues any [`Message`] without writing it (waiting first, like a
+    /// send, while more than the high-water mark is queued):
+    /// [`flush`](Self::flush), the next send, or the next read that has to
+    /// wait for the peer writes everything queued, in as few writes as the
+    /// stream takes. What `SinkExt::feed` does, for borrowed messages too.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Message};
+    /// use rfc6455::tokio::WebSocketStream;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// let (io, _peer) = tokio::io::duplex(64 << 10);
+    /// let mut ws = WebSocketStream::from_connection(io, Connection::server(Config::default()));
+    /// for i in 0..3 {
+    ///     ws.write(Message::Text(format!("line {i}"))).await?;
+    /// }
+    /// assert_eq!(ws.connection().output_len(), 3 * 8); // queued, not written
+    /// ws.flush().await?;
+    /// assert_eq!(ws.connection().output_len(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn write(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_send_ready(cx, &self.ww)).await?;
+        self.inner.queue(message.borrow())
+    }
+
     /// Sends a text message.
     ///
     /// ```
