@@ -64,6 +64,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rfc6455::blocking::{self, ServerConfig};
+use rfc6455::driver::{Driver, ReadStep};
 use rfc6455::handshake::Accept;
 use rfc6455::{Connection, Event};
 
@@ -215,67 +216,75 @@ fn handshake(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
 }
 
 /// Reads one client's messages until the connection ends; returns why.
+/// The loop carries out the core's [`Driver`] steps: what it says to
+/// write goes to the client's own queue (the writer thread sends it between
+/// whole chat lines), and reads wake up by the deadline it reports.
 fn chat(mut conn: Box<Connection>, room: &Room, client: &room::Client) -> String {
     use std::io::Read;
     let mut stream = &client.stream;
     let epoch = Instant::now();
+    let mut driver = Driver::new();
     conn.handle_timeout(Duration::ZERO);
-    // The read timeout wakes the thread for keepalive; it is re-set only when
-    // the deadline moved noticeably (a syscall per read is not free).
+    // The read timeout is re-set only when the deadline moved noticeably
+    // (a system call per read is not free).
     let mut applied: Option<Duration> = None;
     loop {
-        // Decode everything received so far.
-        loop {
-            match conn.next_event() {
-                Ok(Some(Event::Text(t))) => room.broadcast(&format!("{} says: {t}", client.name)),
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => {
-                    client.push_own(room, conn.take_output(), true);
-                    return format!("{e}");
+        driver.start_read(&conn);
+        let step = match driver.poll_read(&mut conn, || epoch.elapsed(), false) {
+            Ok(step) => step,
+            Err(e) => {
+                client.push_own(room, conn.take_output(), true);
+                return format!("{e}");
+            }
+        };
+        match step {
+            ReadStep::Deliver { write_first } => {
+                if let Some(Event::Text(t)) = conn.event() {
+                    room.broadcast(&format!("{} says: {t}", client.name));
+                }
+                if write_first {
+                    let last = conn.state() == rfc6455::State::Closed;
+                    client.push_own(room, conn.take_output(), last);
+                }
+            }
+            ReadStep::Write | ReadStep::WaitWritable => {
+                let last = conn.state() == rfc6455::State::Closed;
+                client.push_own(room, conn.take_output(), last);
+            }
+            // The writer shuts the socket down after the last bytes.
+            ReadStep::Shutdown => driver.shutdown_done(),
+            ReadStep::Closed => return "closed".into(),
+            ReadStep::Read { deadline } => {
+                let wait = deadline.map(|d| {
+                    d.saturating_sub(epoch.elapsed())
+                        .max(Duration::from_millis(1))
+                });
+                let stale = match (wait, applied) {
+                    (Some(w), Some(a)) => {
+                        w + Duration::from_millis(50) < a || w > a + Duration::from_secs(1)
+                    }
+                    (w, a) => w != a,
+                };
+                if stale {
+                    let _ = stream.set_read_timeout(wait);
+                    applied = wait;
+                }
+                match stream.read(conn.read_buf()) {
+                    Ok(0) => {
+                        driver.commit_read(&mut conn, 0, epoch.elapsed());
+                        return "connection lost".into();
+                    }
+                    Ok(n) => driver.commit_read(&mut conn, n, epoch.elapsed()),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock
+                                | std::io::ErrorKind::TimedOut
+                                | std::io::ErrorKind::Interrupted
+                        ) => {}
+                    Err(e) => return format!("{e}"),
                 }
             }
         }
-        // Pongs and close replies go through the client's own queue, which
-        // the writer sends between whole chat lines.
-        if conn.has_output() {
-            client.push_own(
-                room,
-                conn.take_output(),
-                conn.state() == rfc6455::State::Closed,
-            );
-        }
-        if conn.state() == rfc6455::State::Closed {
-            return "closed".into();
-        }
-        let now = epoch.elapsed();
-        let wait = conn
-            .poll_timeout()
-            .map(|d| d.saturating_sub(now).max(Duration::from_millis(1)));
-        let stale = match (wait, applied) {
-            (Some(w), Some(a)) => {
-                w + Duration::from_millis(50) < a || w > a + Duration::from_secs(1)
-            }
-            (w, a) => w != a,
-        };
-        if stale {
-            let _ = stream.set_read_timeout(wait);
-            applied = wait;
-        }
-        match stream.read(conn.read_buf()) {
-            Ok(0) => {
-                conn.feed_eof();
-                return "connection lost".into();
-            }
-            Ok(n) => conn.commit_read(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return format!("{e}"),
-        }
-        conn.handle_timeout(epoch.elapsed());
     }
 }
