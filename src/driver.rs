@@ -727,7 +727,13 @@ impl Driver {
         }
         if self.unflushed {
             self.unflushed = false;
-            conn.release_output_buffer();
+            // The queue's buffer is kept while traffic lasts (like the
+            // receive buffer): giving a 1 MiB buffer back after every large
+            // message made the next one allocate and zero it again. The idle
+            // timer gives it back, and so does the connection being over.
+            if conn.state() == State::Closed {
+                conn.release_output_buffer();
+            }
             return FlushStep::Flush;
         }
         if conn.should_close_transport() && !self.shut_down {
