@@ -38,6 +38,19 @@ use alloc::vec::Vec;
 /// Made by [`encode_shared`] (one uncompressed frame) or, with
 /// permessage-deflate, `encode_shared_compressed` (the same frame plus a
 /// compressed encoding made once, for every connection that can take it).
+///
+/// ```
+/// use rfc6455::outgoing::encode_shared;
+/// use rfc6455::{Config, Connection, Error, MessageKind};
+/// let frame = encode_shared(MessageKind::Text, b"news");
+/// let copy = frame.clone(); // a reference count, not a copy of the bytes
+/// assert_eq!(copy.as_bytes().as_ptr(), frame.as_bytes().as_ptr());
+/// let mut server = Connection::server(Config::default());
+/// server.send_shared(&copy)?;
+/// let mut client = Connection::client(Config::default());
+/// assert_eq!(client.send_shared(&frame), Err(Error::SendSequence)); // clients mask every frame
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SharedFrame {
     pub(crate) bytes: Arc<[u8]>,
@@ -60,12 +73,34 @@ pub(crate) struct SharedMessage {
 
 impl SharedFrame {
     /// The encoded frame bytes, uncompressed.
+    ///
+    /// ```
+    /// use rfc6455::outgoing::encode_shared;
+    /// use rfc6455::MessageKind;
+    /// let frame = encode_shared(MessageKind::Text, b"hi");
+    /// assert_eq!(frame.as_bytes(), b"\x81\x02hi"); // header and payload, unmasked
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// The compressed encoding of the message (RSV1 set, made once), if
     /// it was made with `encode_shared_compressed`.
+    ///
+    /// ```
+    /// use rfc6455::deflate::DeflateConfig;
+    /// use rfc6455::outgoing::{encode_shared, encode_shared_compressed};
+    /// use rfc6455::MessageKind;
+    /// let text = "again and ".repeat(50);
+    /// let plain = encode_shared(MessageKind::Text, text.as_bytes());
+    /// assert_eq!(plain.compressed_bytes(), None);
+    ///
+    /// let both = encode_shared_compressed(MessageKind::Text, text.as_bytes(), &DeflateConfig::default());
+    /// let z = both.compressed_bytes().unwrap();
+    /// assert_eq!(z[0], 0xc1); // FIN, RSV1 (compressed), text
+    /// assert!(z.len() < both.as_bytes().len());
+    /// assert_eq!(both.as_bytes(), plain.as_bytes()); // the uncompressed frame is kept too
+    /// ```
     pub fn compressed_bytes(&self) -> Option<&[u8]> {
         self.message.as_ref().map(|m| &m.compressed.0[..])
     }
@@ -81,6 +116,29 @@ struct SharedChunk {
 }
 
 /// Encoded bytes waiting to be written, in order.
+///
+/// A connection's queue is [`Connection::output`](crate::Connection::output).
+/// Frames encoded by the connection are copied in; shared frames are queued
+/// by reference, and come out in the order they were sent.
+///
+/// ```
+/// use rfc6455::outgoing::{encode_shared, Outgoing};
+/// use rfc6455::{Config, Connection, MessageKind};
+/// let mut server = Connection::server(Config::default());
+/// server.send_text("a")?;
+/// server.send_shared(&encode_shared(MessageKind::Text, b"all"))?;
+/// server.send_text("b")?;
+/// let out: &mut Outgoing = server.output();
+/// let mut transport = Vec::new(); // any `Write`
+/// while !out.is_empty() {
+///     let run = out.front();
+///     transport.extend_from_slice(run);
+///     let n = run.len();
+///     out.consume(n);
+/// }
+/// assert_eq!(transport, b"\x81\x01a\x81\x03all\x81\x01b");
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Outgoing {
     /// Inline bytes live in `buf[..end]`; `buf[end..]` is initialised spare
@@ -96,17 +154,50 @@ pub struct Outgoing {
 
 impl Outgoing {
     /// Total bytes waiting.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("hello")?;
+    /// assert_eq!(server.output().len(), 2 + 5);
+    /// server.output().consume(2); // the header was written
+    /// assert_eq!(server.output().len(), 5);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn len(&self) -> usize {
         self.queued
     }
 
-    /// Heap bytes held by the queue's inline buffer.
+    /// Heap bytes held by the queue: its inline buffer and its list of
+    /// references to shared frames (not the shared frames themselves).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut server = Connection::server(Config::default());
+    /// assert_eq!(server.output().capacity(), 0); // nothing held until something is sent
+    /// server.send_binary(&vec![0; 1 << 20])?;
+    /// assert!(server.output().capacity() >= (1 << 20) + 10);
+    /// let _ = server.take_output(); // written: the buffer goes back
+    /// assert!(server.output().capacity() <= Config::default().buffer_retain);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() + self.shared.capacity() * core::mem::size_of::<SharedChunk>()
     }
 
     /// Whether nothing is waiting.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut server = Connection::server(Config::default());
+    /// assert!(server.output().is_empty());
+    /// server.send_ping(b"")?;
+    /// assert!(!server.output().is_empty());
+    /// server.output().consume(2);
+    /// assert!(server.output().is_empty());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.queued == 0
@@ -131,6 +222,26 @@ impl Outgoing {
     /// part of a [directly written](crate::Connection::send_direct) frame
     /// the transport did not take. Bytes that are not the rest of a frame
     /// corrupt the stream.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// let payload = vec![7u8; 1000];
+    /// let header = server.send_direct(MessageKind::Binary, &payload)?.unwrap();
+    /// let mut transport = Vec::new();
+    /// // A vectored write of header and payload that took only 100 bytes:
+    /// transport.extend_from_slice(header.as_bytes()); // 4 bytes
+    /// transport.extend_from_slice(&payload[..96]);
+    /// server.output().push_bytes(&payload[96..]); // the rest goes out before anything else
+    /// server.send_text("next")?;
+    /// transport.extend_from_slice(&server.take_output());
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.feed(&transport);
+    /// assert_eq!(client.next_event()?, Some(Event::Binary(&payload)));
+    /// assert_eq!(client.next_event()?, Some(Event::Text("next")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.slot(bytes.len()).copy_from_slice(bytes);
     }
@@ -147,6 +258,22 @@ impl Outgoing {
     }
 
     /// The first contiguous run of bytes to write (empty when nothing waits).
+    ///
+    /// ```
+    /// use rfc6455::outgoing::encode_shared;
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let frame = encode_shared(MessageKind::Binary, &[9; 3]);
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("a")?;
+    /// server.send_shared(&frame)?;
+    /// let out = server.output();
+    /// assert_eq!(out.front(), b"\x81\x01a"); // the inline bytes before the shared frame
+    /// out.consume(3);
+    /// assert_eq!(out.front().as_ptr(), frame.as_bytes().as_ptr()); // then the frame itself
+    /// out.consume(5);
+    /// assert_eq!(out.front(), b"");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn front(&self) -> &[u8] {
         let limit = self.shared.front().map_or(self.end, |s| s.at);
@@ -161,6 +288,27 @@ impl Outgoing {
 
     /// Fills `out` with the runs of bytes to write, in order, and returns how
     /// many it filled (for a vectored write).
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// use rfc6455::outgoing::encode_shared;
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("a")?;
+    /// server.send_shared(&encode_shared(MessageKind::Text, b"all"))?;
+    /// server.send_text("b")?;
+    /// let out = server.output();
+    /// let mut runs: [&[u8]; 8] = [&[]; 8];
+    /// let n = out.chunks(&mut runs);
+    /// assert_eq!(n, 3); // inline, shared, inline
+    /// let slices: Vec<IoSlice> = runs[..n].iter().map(|r| IoSlice::new(r)).collect();
+    /// let mut transport = Vec::new(); // any `Write`
+    /// let written = transport.write_vectored(&slices).unwrap();
+    /// out.consume(written);
+    /// assert!(out.is_empty());
+    /// assert_eq!(transport, b"\x81\x01a\x81\x03all\x81\x01b");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn chunks<'a>(&'a self, out: &mut [&'a [u8]]) -> usize {
         let mut n = 0;
         let mut pos = self.pos;
@@ -194,6 +342,18 @@ impl Outgoing {
     /// # Panics
     ///
     /// If `n` exceeds [`len`](Self::len).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("hello")?;
+    /// let out = server.output();
+    /// out.consume(4); // a short write: the header and "he"
+    /// assert_eq!(out.front(), b"llo");
+    /// out.consume(3);
+    /// assert!(out.is_empty());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn consume(&mut self, mut n: usize) {
         assert!(n <= self.queued, "consumed more output than was queued");
         self.queued -= n;
@@ -219,6 +379,13 @@ impl Outgoing {
             self.pos = 0;
             self.shared.clear();
         }
+    }
+
+    /// Whether [`shrink_if_idle`](Self::shrink_if_idle) with `retain` would
+    /// give something back (once everything is written).
+    pub(crate) fn oversized(&self, retain: usize) -> bool {
+        self.buf.capacity() > retain
+            || self.shared.capacity() * core::mem::size_of::<SharedChunk>() > retain
     }
 
     /// Releases capacity beyond `retain` once everything has been written.

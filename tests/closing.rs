@@ -284,3 +284,36 @@ fn idle_shrink_that_cannot_happen_yet_moves_its_deadline() {
     assert!(server.buffer_capacity() <= 4096);
     assert_eq!(server.poll_timeout(), None);
 }
+
+/// A burst of shared frames grows the queue's list of references; once it
+/// is written, the idle timer gives the list back (and reports a deadline
+/// for it), as it does for the receive buffer.
+#[test]
+fn the_send_queue_is_given_back_by_the_idle_timer() {
+    use rfc6455::outgoing::encode_shared;
+    use rfc6455::MessageKind;
+    use std::time::Duration;
+
+    let mut server = Connection::server(Config::default());
+    server.handle_timeout(Duration::ZERO);
+    let frame = encode_shared(MessageKind::Text, b"a line for everyone");
+    for _ in 0..10_000 {
+        server.send_shared(&frame).unwrap();
+    }
+    // Written out the way an adapter does it: consumed, not taken.
+    let n = server.output_len();
+    server.output().consume(n);
+    assert!(
+        server.buffer_capacity() > 100_000,
+        "{}",
+        server.buffer_capacity()
+    );
+    let deadline = server.poll_timeout().expect("the idle timer is armed");
+    server.handle_timeout(deadline);
+    assert!(
+        server.buffer_capacity() <= 4096,
+        "{} bytes kept while idle",
+        server.buffer_capacity()
+    );
+    assert_eq!(server.poll_timeout(), None, "nothing left to give back");
+}

@@ -30,6 +30,21 @@ impl Connection {
     /// with no copy. Memory is zeroed only when the buffer grows, never per
     /// read.
     ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("hi")?;
+    /// let wire = client.take_output();
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// let buf = server.read_buf(); // a transport read goes here
+    /// assert!(buf.len() >= Config::default().read_buffer_size);
+    /// buf[..wire.len()].copy_from_slice(&wire);
+    /// server.commit_read(wire.len());
+    /// assert_eq!(server.next_event()?, Some(Event::Text("hi")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    ///
     /// [`Config::read_buffer_size`]: crate::Config::read_buffer_size
     /// [`Config::max_read_size`]: crate::Config::max_read_size
     pub fn read_buf(&mut self) -> &mut [u8] {
@@ -79,6 +94,24 @@ impl Connection {
     /// # Panics
     ///
     /// If `n` exceeds the space `read_buf` offered.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("hello")?;
+    /// let wire = client.take_output();
+    /// let mut transport = &wire[..]; // any `Read`
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// let n = transport.read(&mut server.read_buf()[..3]).unwrap(); // a short read
+    /// server.commit_read(n);
+    /// assert_eq!(server.next_event()?, None); // the frame is not all there
+    /// let n = transport.read(server.read_buf()).unwrap();
+    /// server.commit_read(n);
+    /// assert_eq!(server.next_event()?, Some(Event::Text("hello")));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn commit_read(&mut self, n: usize) {
         let offered = self.rx.len() - self.rx_end;
         assert!(
@@ -101,6 +134,19 @@ impl Connection {
     /// Copies received bytes into the connection. Prefer
     /// [`read_buf`](Self::read_buf) + [`commit_read`](Self::commit_read) to
     /// read straight into the connection's buffer.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_binary(&[1, 2, 3])?;
+    /// let wire = client.take_output(); // 2 header bytes, 4 of mask, 3 of payload
+    /// server.feed(&wire[..7]);
+    /// assert_eq!(server.next_event()?, None); // needs the rest of the frame
+    /// server.feed(&wire[7..]);
+    /// assert_eq!(server.next_event()?, Some(Event::Binary(&[1, 2, 3])));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn feed(&mut self, data: &[u8]) {
         if data.is_empty() || self.discarding_input() {
             return;
@@ -123,6 +169,16 @@ impl Connection {
     /// If the closing handshake had not completed, the next
     /// [`next_event`](Self::next_event) reports [`Error::AbnormalClosure`]
     /// (close code 1006, RFC 6455 §7.1.5).
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Error, State};
+    /// let mut client = Connection::client(Config::default());
+    /// client.feed_eof(); // the server hung up without a Close frame
+    /// assert_eq!(client.next_event(), Err(Error::AbnormalClosure));
+    /// assert_eq!(client.state(), State::Closed);
+    /// assert_eq!(client.peer_close_code(), Some(CloseCode::ABNORMAL));
+    /// assert_eq!(client.next_event(), Ok(None)); // reported once
+    /// ```
     pub fn feed_eof(&mut self) {
         if self.eof {
             return;
@@ -190,6 +246,18 @@ impl Connection {
     /// [`should_close_transport`](Self::should_close_transport) is true.
     /// Unlike [`feed_eof`](Self::feed_eof), no error is reported afterwards:
     /// the caller already has the transport's.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, State};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("never written")?;
+    /// server.abort(); // say, the transport reported a reset
+    /// assert_eq!(server.state(), State::Closed);
+    /// assert!(!server.has_output());
+    /// assert!(server.should_close_transport());
+    /// assert_eq!(server.next_event()?, None); // no error of its own
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn abort(&mut self) {
         self.eof = true;
         self.failed = true;
@@ -206,6 +274,22 @@ impl Connection {
     }
 
     /// Bytes received and not yet consumed by decoding.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_text("hello")?;
+    /// let wire = client.take_output();
+    /// server.feed(&wire[..3]);
+    /// assert_eq!(server.next_event()?, None);
+    /// assert_eq!(server.buffered_input(), 3); // kept until the frame is whole
+    /// server.feed(&wire[3..]);
+    /// assert_eq!(server.next_event()?, Some(Event::Text("hello")));
+    /// assert_eq!(server.next_event()?, None);
+    /// assert_eq!(server.buffered_input(), 0);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn buffered_input(&self) -> usize {
         self.rx_end - self.rx_start
     }
@@ -292,7 +376,7 @@ impl Connection {
     pub(super) fn buffers_oversized(&self) -> bool {
         self.rx.len() > self.config.read_buffer_size.max(MIN_SPARE)
             || self.assembly.capacity() > self.config.buffer_retain
-            || self.out.capacity() > self.config.buffer_retain
+            || self.out.oversized(self.config.buffer_retain)
     }
 
     fn apply_release(&mut self) {
@@ -327,6 +411,24 @@ impl Connection {
     /// The event borrows the connection's buffers until the next call.
     /// Equivalent to [`prepare_event`](Self::prepare_event) followed by
     /// [`event`](Self::event).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_ping(b"?")?;
+    /// client.send_text("hi")?;
+    /// server.feed(&client.take_output());
+    /// assert_eq!(server.next_event()?, Some(Event::Ping(b"?"))); // the Pong is queued
+    /// assert_eq!(server.next_event()?, Some(Event::Text("hi")));
+    /// assert_eq!(server.next_event()?, None);
+    /// assert_eq!(server.take_output(), b"\x8a\x01?");
+    ///
+    /// server.feed(b"\x81\x02hi"); // unmasked: clients must mask (RFC 6455 §5.1)
+    /// assert_eq!(server.next_event(), Err(Error::UnmaskedFrame));
+    /// assert_eq!(server.take_output(), b"\x88\x02\x03\xea"); // Close 1002, queued
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Error> {
         if self.prepare_event()? {
             Ok(self.event())
@@ -339,6 +441,31 @@ impl Connection {
     /// returns whether one is ready. The two-step form lets a caller loop
     /// "read until an event is ready" and then return the borrowed event.
     /// Errors as [`next_event`](Self::next_event).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use rfc6455::{Config, Connection, Error, Event};
+    ///
+    /// /// Reads until an event is ready and returns it, borrowed.
+    /// fn recv<'c>(conn: &'c mut Connection, io: &mut impl Read) -> Result<Option<Event<'c>>, Error> {
+    ///     while !conn.prepare_event()? {
+    ///         match io.read(conn.read_buf()).expect("read") {
+    ///             0 => conn.feed_eof(),
+    ///             n => conn.commit_read(n),
+    ///         }
+    ///     }
+    ///     Ok(conn.event())
+    /// }
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("hi")?;
+    /// let wire = client.take_output();
+    /// let mut transport = &wire[..];
+    /// let mut server = Connection::server(Config::default());
+    /// assert_eq!(recv(&mut server, &mut transport)?, Some(Event::Text("hi")));
+    /// assert_eq!(recv(&mut server, &mut transport), Err(Error::AbnormalClosure)); // EOF
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn prepare_event(&mut self) -> Result<bool, Error> {
         self.ready = None;
         self.apply_release();
@@ -367,6 +494,20 @@ impl Connection {
 
     /// The event made ready by the last [`prepare_event`](Self::prepare_event)
     /// that returned `true`, borrowed from the connection's buffers.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_binary(&[1, 2])?;
+    /// server.feed(&client.take_output());
+    /// assert!(server.prepare_event()?);
+    /// assert_eq!(server.event(), Some(Event::Binary(&[1, 2])));
+    /// assert_eq!(server.event(), Some(Event::Binary(&[1, 2]))); // held until the next call
+    /// assert!(!server.prepare_event()?);
+    /// assert_eq!(server.event(), None);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn event(&self) -> Option<Event<'_>> {
         Some(match self.ready? {
             Ready::Assembled(MessageKind::Binary) => Event::Binary(&self.assembly),
@@ -406,6 +547,18 @@ impl Connection {
 
     /// Like [`next_event`](Self::next_event), but returns an owned
     /// [`Message`](super::Message).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Message};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_text("question")?;
+    /// server.feed(&client.take_output());
+    /// let msg = server.next_message()?; // owned: `server` is free again
+    /// server.send_text("answer")?;
+    /// assert_eq!(msg, Some(Message::Text("question".into())));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn next_message(&mut self) -> Result<Option<super::Message>, Error> {
         Ok(self.next_event()?.map(|e| e.to_message()))
     }
