@@ -751,39 +751,62 @@ mod tests {
     use crate::connection::Event;
     use alloc::vec::Vec;
 
-    /// Drives `server` until it delivers, feeding `input` in pieces of
-    /// `piece` bytes and collecting what it writes; returns the steps seen.
-    fn drive(
-        d: &mut Driver,
-        server: &mut Connection,
-        input: &mut &[u8],
+    /// A server connection, its driver, the bytes still to arrive (in
+    /// reads of at most `piece` bytes) and what it wrote.
+    struct Harness {
+        d: Driver,
+        server: Connection,
+        input: Vec<u8>,
         piece: usize,
-        wire: &mut Vec<u8>,
-        now: Duration,
-    ) -> Vec<ReadStep> {
-        let mut steps = Vec::new();
-        d.start_read(server);
-        loop {
-            let step = d.poll_read(server, now, false).unwrap();
-            steps.push(step);
-            match step {
-                ReadStep::Deliver { write_first } => {
-                    if write_first {
-                        wire.extend(server.take_output());
+        out: Vec<u8>,
+    }
+
+    impl Harness {
+        fn new(input: Vec<u8>, piece: usize) -> Harness {
+            Harness {
+                d: Driver::new(),
+                server: Connection::server(Config::default()),
+                input,
+                piece,
+                out: Vec::new(),
+            }
+        }
+
+        /// Drives the server until it delivers (or must wait for input
+        /// that is not there); returns the steps seen.
+        fn drive(&mut self) -> Vec<ReadStep> {
+            let Harness {
+                d,
+                server,
+                input,
+                piece,
+                out,
+            } = self;
+            let now = Duration::ZERO;
+            let mut steps = Vec::new();
+            d.start_read(server);
+            loop {
+                let step = d.poll_read(server, now, false).unwrap();
+                steps.push(step);
+                match step {
+                    ReadStep::Deliver { write_first } => {
+                        if write_first {
+                            out.extend(server.take_output());
+                        }
+                        return steps;
                     }
-                    return steps;
+                    ReadStep::Write => out.extend(server.take_output()),
+                    ReadStep::Read { .. } if input.is_empty() => return steps,
+                    ReadStep::Read { .. } => {
+                        let buf = server.read_buf();
+                        let n = buf.len().min(input.len()).min(*piece);
+                        buf[..n].copy_from_slice(&input[..n]);
+                        input.drain(..n);
+                        d.commit_read(server, n, now);
+                    }
+                    ReadStep::Shutdown => d.shutdown_done(),
+                    ReadStep::Closed | ReadStep::WaitWritable => return steps,
                 }
-                ReadStep::Write => wire.extend(server.take_output()),
-                ReadStep::Read { .. } if input.is_empty() => return steps,
-                ReadStep::Read { .. } => {
-                    let buf = server.read_buf();
-                    let n = buf.len().min(input.len()).min(piece);
-                    buf[..n].copy_from_slice(&input[..n]);
-                    *input = &input[n..];
-                    d.commit_read(server, n, now);
-                }
-                ReadStep::Shutdown => d.shutdown_done(),
-                ReadStep::Closed | ReadStep::WaitWritable => return steps,
             }
         }
     }
@@ -801,28 +824,12 @@ mod tests {
                 c.send_binary(&[i]).unwrap();
             }
         });
-        let mut server = Connection::server(Config::default());
-        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
-        let steps = drive(
-            &mut d,
-            &mut server,
-            &mut input,
-            1 << 20,
-            &mut out,
-            Duration::ZERO,
-        );
+        let mut h = Harness::new(wire_in, 1 << 20);
+        let steps = h.drive();
         assert_eq!(steps.len(), 2, "{steps:?}"); // one read, then the event
         for i in 1..3u8 {
-            let steps = drive(
-                &mut d,
-                &mut server,
-                &mut input,
-                1 << 20,
-                &mut out,
-                Duration::ZERO,
-            );
-            assert_eq!(steps, [ReadStep::Deliver { write_first: false }]);
-            assert_eq!(server.event(), Some(Event::Binary(&[i])));
+            assert_eq!(h.drive(), [ReadStep::Deliver { write_first: false }]);
+            assert_eq!(h.server.event(), Some(Event::Binary(&[i])));
         }
     }
 
@@ -832,41 +839,18 @@ mod tests {
             c.send_text("a").unwrap();
             c.send_text("b").unwrap();
         });
-        let mut server = Connection::server(Config::default());
-        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
-        let _ = drive(
-            &mut d,
-            &mut server,
-            &mut input,
-            1 << 20,
-            &mut out,
-            Duration::ZERO,
-        );
-        server.echo_event().unwrap();
+        let mut h = Harness::new(wire_in, 1 << 20);
+        let _ = h.drive();
+        h.server.echo_event().unwrap();
         // The second message is buffered: delivered with no write between.
-        let steps = drive(
-            &mut d,
-            &mut server,
-            &mut input,
-            1 << 20,
-            &mut out,
-            Duration::ZERO,
-        );
-        assert_eq!(steps, [ReadStep::Deliver { write_first: false }]);
-        server.echo_event().unwrap();
-        assert!(out.is_empty());
+        assert_eq!(h.drive(), [ReadStep::Deliver { write_first: false }]);
+        h.server.echo_event().unwrap();
+        assert!(h.out.is_empty());
         // The next read has to wait: both echoes go out in one write first.
-        let steps = drive(
-            &mut d,
-            &mut server,
-            &mut input,
-            1 << 20,
-            &mut out,
-            Duration::ZERO,
-        );
+        let steps = h.drive();
         assert_eq!(steps[0], ReadStep::Write);
         assert!(matches!(steps[1], ReadStep::Read { .. }));
-        assert_eq!(out, [0x81, 0x01, b'a', 0x81, 0x01, b'b']);
+        assert_eq!(h.out, [0x81, 0x01, b'a', 0x81, 0x01, b'b']);
     }
 
     #[test]
@@ -874,17 +858,9 @@ mod tests {
         let wire_in = client_bytes(|c| {
             c.send_ping(b"p").unwrap();
         });
-        let mut server = Connection::server(Config::default());
-        server.send_text("queued by the app").unwrap();
-        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
-        let steps = drive(
-            &mut d,
-            &mut server,
-            &mut input,
-            1 << 20,
-            &mut out,
-            Duration::ZERO,
-        );
+        let mut h = Harness::new(wire_in, 1 << 20);
+        h.server.send_text("queued by the app").unwrap();
+        let steps = h.drive();
         // The app's text went out when the read had to wait; the Pong with
         // its Ping.
         assert_eq!(steps[0], ReadStep::Write);
@@ -892,7 +868,7 @@ mod tests {
             *steps.last().unwrap(),
             ReadStep::Deliver { write_first: true }
         );
-        assert_eq!(server.event(), Some(Event::Ping(b"p")));
+        assert_eq!(h.server.event(), Some(Event::Ping(b"p")));
     }
 
     #[test]
@@ -940,21 +916,18 @@ mod tests {
     #[test]
     fn the_closing_handshake_ends_in_shutdown_then_closed() {
         let wire_in = client_bytes(|c| c.close(CloseCode::NORMAL, "bye").unwrap());
-        let mut server = Connection::server(Config::default());
-        let (mut d, mut input, mut out) = (Driver::new(), &wire_in[..], Vec::new());
-        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
+        let mut h = Harness::new(wire_in, 3);
+        let steps = h.drive();
         // The Close echo is written with the Close event.
         assert_eq!(
             *steps.last().unwrap(),
             ReadStep::Deliver { write_first: true }
         );
-        assert!(matches!(server.event(), Some(Event::Close(_))));
-        assert_eq!(&out[..2], &[0x88, 0x05]);
+        assert!(matches!(h.server.event(), Some(Event::Close(_))));
+        assert_eq!(&h.out[..2], &[0x88, 0x05]);
         // Then the server closes TCP (RFC 6455 §7.1.1), and stays closed.
-        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
-        assert_eq!(steps, [ReadStep::Shutdown, ReadStep::Closed]);
-        let steps = drive(&mut d, &mut server, &mut input, 3, &mut out, Duration::ZERO);
-        assert_eq!(steps, [ReadStep::Closed]);
+        assert_eq!(h.drive(), [ReadStep::Shutdown, ReadStep::Closed]);
+        assert_eq!(h.drive(), [ReadStep::Closed]);
     }
 
     #[test]
