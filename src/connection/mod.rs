@@ -233,7 +233,8 @@ enum Release {
 pub struct Connection {
     role: Role,
     config: Config,
-    state: State,
+    /// Where the connection's life stands, and how it ended.
+    phase: Phase,
 
     // Receiving. The buffer's bytes `rx[..rx.len()]` are all initialised;
     // `rx_start..rx_end` holds bytes received and not yet consumed.
@@ -253,10 +254,9 @@ pub struct Connection {
     release: Release,
     ready: Option<Ready>,
     allowed_rsv: u8,
-    close_received: bool,
     peer_close_code: Option<CloseCode>,
+    /// The transport has no more bytes to give (see `feed_eof`).
     eof: bool,
-    failed: bool,
     /// The transport can no longer send (see `write_failed`).
     write_closed: bool,
     pending_error: Option<Error>,
@@ -279,14 +279,60 @@ pub struct Connection {
     ping_outstanding: Option<(u32, Duration)>,
     ping_counter: u32,
     close_deadline: Option<Duration>,
-    timed_out: bool,
+}
+
+/// The connection's life: what [`State`] reports, with how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Messages flow both ways.
+    Open,
+    /// Our Close went out (or nothing more can be written); the peer's has
+    /// not arrived.
+    Closing,
+    /// Over; nothing more is sent.
+    Closed(End),
+}
+
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The peer's Close arrived: the closing handshake is complete (or the
+    /// peer started it and ours is the echo).
+    PeerClosed,
+    /// The connection failed (a protocol error, a late Pong, the transport
+    /// gone or ending mid-connection).
+    Failed,
+    /// The transport ended after our Close, before the peer's (§7.1.5):
+    /// frames that arrived before the end are still decoded.
+    Eof,
+    /// The close timeout ran out.
+    TimedOut,
+}
+
+impl Phase {
+    /// The public view.
+    fn state(self) -> State {
+        match self {
+            Phase::Open => State::Open,
+            Phase::Closing => State::Closing,
+            Phase::Closed(_) => State::Closed,
+        }
+    }
+
+    /// Whether received bytes are no longer decoded.
+    fn decoding_over(self) -> bool {
+        matches!(
+            self,
+            Phase::Closed(End::PeerClosed | End::Failed | End::TimedOut)
+        )
+    }
 }
 
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
             .field("role", &self.role)
-            .field("state", &self.state)
+            .field("phase", &self.phase)
             .field("buffered_in", &(self.rx_end - self.rx_start))
             .field("buffered_out", &self.out.len())
             .finish_non_exhaustive()
@@ -299,7 +345,7 @@ impl Connection {
         Connection {
             role,
             config,
-            state: State::Open,
+            phase: Phase::Open,
             rx: Vec::new(),
             rx_start: 0,
             rx_end: 0,
@@ -314,10 +360,8 @@ impl Connection {
             release: Release::Nothing,
             ready: None,
             allowed_rsv: 0,
-            close_received: false,
             peer_close_code: None,
             eof: false,
-            failed: false,
             write_closed: false,
             pending_error: None,
             out: Outgoing::default(),
@@ -333,7 +377,6 @@ impl Connection {
             ping_outstanding: None,
             ping_counter: 0,
             close_deadline: None,
-            timed_out: false,
         }
     }
 
@@ -438,7 +481,7 @@ impl Connection {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn state(&self) -> State {
-        self.state
+        self.phase.state()
     }
 
     /// The code of the peer's Close frame, once received (`NO_STATUS` for an
@@ -483,12 +526,13 @@ impl Connection {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn should_close_transport(&self) -> bool {
-        self.state == State::Closed
-            && self.out.is_empty()
+        let Phase::Closed(end) = self.phase else {
+            return false;
+        };
+        self.out.is_empty()
             && (self.role == Role::Server
                 || self.eof
-                || self.failed
-                || self.timed_out
+                || matches!(end, End::Failed | End::TimedOut)
                 || self.write_closed)
     }
 
@@ -724,13 +768,12 @@ impl Connection {
         }
         if let Some(deadline) = self.close_deadline {
             if now >= deadline && !self.should_close_transport() {
-                self.state = State::Closed;
-                self.timed_out = true;
+                self.phase = Phase::Closed(End::TimedOut);
                 self.close_deadline = None;
                 return;
             }
         }
-        if self.state != State::Open {
+        if self.phase != Phase::Open {
             return;
         }
         if let Some((_, deadline)) = self.ping_outstanding {
@@ -782,7 +825,11 @@ impl Connection {
         }
         // Give large buffers back a moment after traffic stops.
         let shrink = (self.clock_started && self.buffers_oversized()).then(|| self.shrink_due());
-        let keepalive = match (self.state, self.ping_outstanding, self.config.ping_interval) {
+        let keepalive = match (
+            self.state(),
+            self.ping_outstanding,
+            self.config.ping_interval,
+        ) {
             (State::Open, Some((_, deadline)), _) => Some(deadline),
             (State::Open, None, Some(interval)) => Some(self.last_activity + interval),
             _ => None,
@@ -797,7 +844,7 @@ impl Connection {
     /// (RFC 6455 §7.1.7), stops delivering, and reports `err` from the next
     /// [`next_event`](Self::next_event).
     fn fail(&mut self, err: Error) {
-        if self.failed {
+        if self.phase == Phase::Closed(End::Failed) {
             return;
         }
         if let Some(code) = err.close_code() {
@@ -807,8 +854,7 @@ impl Connection {
                 let _ = self.queue_close(Some(code), "");
             }
         }
-        self.failed = true;
-        self.state = State::Closed;
+        self.phase = Phase::Closed(End::Failed);
         self.frame = None;
         self.message = None;
         self.pending_error = Some(err);

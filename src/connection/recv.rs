@@ -2,7 +2,7 @@
 
 use core::str;
 
-use super::{Connection, Event, FrameInProgress, MessageKind, Ready, Release, Role, State};
+use super::{Connection, End, Event, FrameInProgress, MessageKind, Phase, Ready, Release, Role};
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
@@ -161,7 +161,7 @@ impl Connection {
     /// still arriving (a client waits for the server to close TCP) are
     /// dropped rather than buffered.
     fn discarding_input(&self) -> bool {
-        self.close_received || self.failed
+        self.phase.decoding_over()
     }
 
     /// Reports that the transport has no more bytes to give (EOF).
@@ -184,19 +184,18 @@ impl Connection {
             return;
         }
         self.eof = true;
-        match self.state {
-            State::Open => {
-                self.state = State::Closed;
-                self.failed = true;
+        match self.phase {
+            Phase::Open => {
+                self.phase = Phase::Closed(End::Failed);
                 self.peer_close_code = Some(CloseCode::ABNORMAL);
                 self.pending_error = Some(Error::AbnormalClosure);
             }
-            State::Closing => {
+            Phase::Closing => {
                 // We sent our Close; the peer hung up without answering.
-                self.state = State::Closed;
+                self.phase = Phase::Closed(End::Eof);
                 self.peer_close_code = Some(CloseCode::ABNORMAL);
             }
-            State::Closed => {}
+            Phase::Closed(_) => {}
         }
     }
 
@@ -235,8 +234,8 @@ impl Connection {
         if !self.close_sent {
             self.note_close_sent();
         }
-        if self.state == State::Open {
-            self.state = State::Closing;
+        if self.phase == Phase::Open {
+            self.phase = Phase::Closing;
         }
     }
 
@@ -260,8 +259,7 @@ impl Connection {
     /// ```
     pub fn abort(&mut self) {
         self.eof = true;
-        self.failed = true;
-        self.state = State::Closed;
+        self.phase = Phase::Closed(End::Failed);
         self.frame = None;
         self.message = None;
         self.ready = None;
@@ -473,7 +471,7 @@ impl Connection {
             return Err(e);
         }
         loop {
-            if self.close_received || self.failed {
+            if self.phase.decoding_over() {
                 return Ok(false);
             }
             let ready = match self.step() {
@@ -577,7 +575,7 @@ impl Connection {
         copy[..len].copy_from_slice(&self.rx[a..b]);
         let payload = &copy[..len];
         match opcode {
-            OpCode::Ping if self.config.auto_pong && self.state == State::Open => {
+            OpCode::Ping if self.config.auto_pong && self.phase == Phase::Open => {
                 self.send_control(OpCode::Pong, payload)?;
             }
             OpCode::Pong => {
@@ -601,14 +599,13 @@ impl Connection {
                 };
                 let reason = str::from_utf8(payload.get(2..).unwrap_or_default())
                     .map_err(|_| Error::InvalidCloseReason)?;
-                self.close_received = true;
                 self.peer_close_code = Some(code.unwrap_or(CloseCode::NO_STATUS));
                 self.message = None;
                 if !self.close_sent {
                     // Echo the peer's code and reason (RFC 6455 §5.5.1).
                     let _ = self.queue_close(code, reason);
                 }
-                self.state = State::Closed;
+                self.phase = Phase::Closed(End::PeerClosed);
             }
             _ => {}
         }

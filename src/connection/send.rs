@@ -3,7 +3,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::{Connection, MessageKind, Role, State};
+use super::{Connection, MessageKind, Phase, Role};
 use crate::close::{CloseCode, MAX_REASON_LEN};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
@@ -14,23 +14,59 @@ impl Connection {
     ///
     /// Fails with [`Error::SendAfterClose`] once a Close frame was sent, and
     /// with [`Error::SendSequence`] while a fragmented message is being sent.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_text("hi")?;
+    /// assert_eq!(server.take_output(), [0x81, 0x02, b'h', b'i']); // FIN + text, 2 bytes, unmasked
+    ///
+    /// server.send_fragment(MessageKind::Binary, b"part", false)?;
+    /// assert_eq!(server.send_text("cut in"), Err(Error::SendSequence));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         // A `&str` is UTF-8 already: no second check.
         self.send_checked(MessageKind::Text, text.as_bytes())
     }
 
     /// [`send_text`](Self::send_text) for bytes known to be UTF-8.
+    #[cfg(feature = "std")]
     pub(crate) fn send_text_checked(&mut self, text: &[u8]) -> Result<(), Error> {
         self.send_checked(MessageKind::Text, text)
     }
 
     /// Queues a binary message in one frame.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_binary(&[0xde, 0xad])?;
+    /// let wire = client.take_output();
+    /// assert_eq!(&wire[..2], [0x82, 0x80 | 2]); // FIN + binary; masked, 2 bytes
+    /// assert_eq!(wire.len(), 2 + 4 + 2); // header, masking key, payload
+    /// server.feed(&wire);
+    /// assert_eq!(server.next_event()?, Some(Event::Binary(&[0xde, 0xad])));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.send_message(MessageKind::Binary, data)
     }
 
     /// Queues a message of the given kind in one frame. `data` must be UTF-8
     /// for [`MessageKind::Text`].
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_message(MessageKind::Text, b"ok")?;
+    /// server.send_message(MessageKind::Binary, &[0xff])?;
+    /// assert_eq!(server.take_output(), b"\x81\x02ok\x82\x01\xff");
+    /// let not_utf8 = server.send_message(MessageKind::Text, &[0xff]);
+    /// assert_eq!(not_utf8, Err(Error::SendInvalidUtf8));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
         self.check_can_send()?;
         if self.sending.is_some() {
@@ -126,6 +162,29 @@ impl Connection {
 
     /// Like [`send_message`](Self::send_message), but never compressed, even
     /// with permessage-deflate on (e.g. data already compressed).
+    ///
+    /// ```
+    /// use rfc6455::deflate::{DeflateConfig, Negotiated};
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let agreed = Negotiated {
+    ///     server_no_context_takeover: true,
+    ///     client_no_context_takeover: true,
+    ///     server_max_window_bits: 15,
+    ///     client_max_window_bits: 15,
+    /// };
+    /// let mut server = Connection::server(Config::default());
+    /// server.enable_deflate(agreed, &DeflateConfig::default());
+    /// let data = vec![0u8; 1000];
+    /// server.send_binary(&data)?;
+    /// let wire = server.take_output();
+    /// assert_eq!(wire[0], 0xc2); // FIN, RSV1 (compressed), binary
+    /// assert!(wire.len() < 100);
+    /// server.send_uncompressed(MessageKind::Binary, &data)?;
+    /// let wire = server.take_output();
+    /// assert_eq!(wire[0], 0x82); // RSV1 clear
+    /// assert_eq!(wire.len(), 4 + 1000);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_uncompressed(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
         self.check_can_send()?;
         if self.sending.is_some() {
@@ -209,6 +268,19 @@ impl Connection {
     }
 
     /// Queues a Ping with `payload` (at most 125 bytes, RFC 6455 §5.5).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Error, Event};
+    /// let mut client = Connection::client(Config::default());
+    /// let mut server = Connection::server(Config::default());
+    /// client.send_ping(b"still there?")?;
+    /// server.feed(&client.take_output());
+    /// assert_eq!(server.next_event()?, Some(Event::Ping(b"still there?")));
+    /// client.feed(&server.take_output()); // the server's automatic Pong
+    /// assert_eq!(client.next_event()?, Some(Event::Pong(b"still there?")));
+    /// assert_eq!(client.send_ping(&[0; 126]), Err(Error::InvalidControlPayload(126)));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)
     }
@@ -217,6 +289,21 @@ impl Connection {
     /// automatically in answer to Pings unless
     /// [`Config::auto_pong`](crate::Config::auto_pong) is off; an unsolicited
     /// Pong serves as a one-way heartbeat (§5.5.3).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut config = Config::default();
+    /// config.auto_pong = false;
+    /// let mut server = Connection::server(config);
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_ping(b"1")?;
+    /// server.feed(&client.take_output());
+    /// assert_eq!(server.next_event()?, Some(Event::Ping(b"1")));
+    /// assert!(!server.has_output()); // not answered: the application does it
+    /// server.send_pong(b"1")?;
+    /// assert_eq!(server.take_output(), b"\x8a\x011");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Pong, payload)
     }
@@ -309,7 +396,7 @@ impl Connection {
     }
 
     fn check_can_send(&self) -> Result<(), Error> {
-        if self.close_sent || self.state != State::Open {
+        if self.close_sent || self.phase != Phase::Open {
             return Err(Error::SendAfterClose);
         }
         Ok(())
@@ -342,8 +429,8 @@ impl Connection {
         };
         self.encode_frame(true, OpCode::Close, &body[..len]);
         self.note_close_sent();
-        if self.state == State::Open {
-            self.state = State::Closing;
+        if self.phase == Phase::Open {
+            self.phase = Phase::Closing;
         }
         Ok(())
     }
@@ -473,6 +560,22 @@ fn encode_into(
 
 /// The header of a frame whose payload the caller writes itself (see
 /// [`Connection::send_direct`]).
+///
+/// ```
+/// use rfc6455::{Config, Connection, MessageKind};
+/// let mut server = Connection::server(Config::default());
+/// let payload = b"hello";
+/// let mut transport = Vec::new(); // any `Write`
+/// match server.send_direct(MessageKind::Text, payload)? {
+///     Some(header) => {
+///         transport.extend_from_slice(header.as_bytes());
+///         transport.extend_from_slice(payload); // straight from the caller's buffer
+///     }
+///     None => server.send_text("hello")?,
+/// }
+/// assert_eq!(transport, b"\x81\x05hello");
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirectHeader {
     bytes: [u8; MAX_HEADER_LEN],
@@ -481,6 +584,16 @@ pub struct DirectHeader {
 
 impl DirectHeader {
     /// The header's bytes (2 to 10 for a server frame).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let mut server = Connection::server(Config::default());
+    /// for (len, header_len) in [(125, 2), (126, 4), (65_536, 10)] {
+    ///     let header = server.send_direct(MessageKind::Binary, &vec![0; len])?.unwrap();
+    ///     assert_eq!(header.as_bytes().len(), header_len);
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
@@ -495,6 +608,19 @@ fn opcode_of(kind: MessageKind) -> OpCode {
 
 /// Encodes a complete unmasked (server-role) message once, to be queued on
 /// any number of connections with [`Connection::send_shared`].
+///
+/// ```
+/// use rfc6455::connection::encode_shared;
+/// use rfc6455::{Config, Connection, Event, MessageKind};
+/// let frame = encode_shared(MessageKind::Binary, &[1, 2, 3]);
+/// assert_eq!(frame.as_bytes(), [0x82, 0x03, 1, 2, 3]);
+/// let mut server = Connection::server(Config::default());
+/// server.send_shared(&frame)?;
+/// let mut client = Connection::client(Config::default());
+/// client.feed(&server.take_output());
+/// assert_eq!(client.next_event()?, Some(Event::Binary(&[1, 2, 3])));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 pub fn encode_shared(kind: MessageKind, payload: &[u8]) -> SharedFrame {
     let (bytes, _) = encode_whole(kind, 0, payload);
     SharedFrame {
