@@ -240,8 +240,9 @@ impl Connection {
     }
 
     /// Ends the connection at once because the transport failed (or the
-    /// application gives up on it): state [`State::Closed`], nothing more is
-    /// delivered, queued output is discarded, and
+    /// application gives up on it): state
+    /// [`State::Closed`](crate::State::Closed), nothing more is delivered,
+    /// queued output is discarded, and
     /// [`should_close_transport`](Self::should_close_transport) is true.
     /// Unlike [`feed_eof`](Self::feed_eof), no error is reported afterwards:
     /// the caller already has the transport's.
@@ -402,8 +403,9 @@ impl Connection {
     /// Decodes the next event from the bytes received so far.
     ///
     /// Returns `Ok(None)` when more bytes are needed — or, once
-    /// [`state`](Self::state) is [`State::Closed`], forever. Returns an error
-    /// once when the peer violated the protocol; the Close frame carrying
+    /// [`state`](Self::state) is [`State::Closed`](crate::State::Closed),
+    /// forever. Returns an error once when the peer violated the protocol;
+    /// the Close frame carrying
     /// [`Error::close_code`] is then already queued.
     ///
     /// The event borrows the connection's buffers until the next call.
