@@ -310,6 +310,10 @@ pub struct Driver {
     /// Bytes the application had queued when the current read began:
     /// anything beyond is a reply the connection queued itself.
     queued: usize,
+    /// The connection had no event ready, and nothing that could change
+    /// that (bytes in, a timer, a new read) has happened since: the next
+    /// poll need not ask it again.
+    settled: bool,
     /// Bytes written to the transport since it was last flushed.
     unflushed: bool,
     /// The transport was shut down (or can no longer be written to).
@@ -351,6 +355,7 @@ impl Driver {
     pub fn with_high_water(high_water: usize) -> Self {
         Driver {
             queued: 0,
+            settled: false,
             unflushed: false,
             shut_down: false,
             high_water,
@@ -411,7 +416,9 @@ impl Driver {
         self.shut_down
     }
 
-    /// Begins a read: what is queued now is the application's, and waits
+    /// Begins a read (and after bytes were fed to the connection other than
+    /// through [`commit_read`](Self::commit_read) or [`feed`](Self::feed)):
+    /// what is queued now is the application's, and waits
     /// until the read has to wait for the peer; what the connection queues
     /// while this read goes on (a Pong, the Close echo, a keepalive Ping)
     /// is a reply, written with the event that caused it.
@@ -432,6 +439,7 @@ impl Driver {
     /// ```
     pub fn start_read(&mut self, conn: &Connection) {
         self.queued = conn.output_len();
+        self.settled = false;
     }
 
     /// The next step towards an event, given the caller's clock `now` and
@@ -469,9 +477,13 @@ impl Driver {
         write_blocked: bool,
     ) -> Result<ReadStep, Error> {
         loop {
-            if conn.prepare_event()? {
-                let write_first = conn.output_len() > self.queued || conn.state() != State::Open;
-                return Ok(ReadStep::Deliver { write_first });
+            if !self.settled {
+                if conn.prepare_event()? {
+                    let write_first =
+                        conn.output_len() > self.queued || conn.state() != State::Open;
+                    return Ok(ReadStep::Deliver { write_first });
+                }
+                self.settled = true;
             }
             // Written bytes are no longer the application's backlog.
             self.queued = self.queued.min(conn.output_len());
@@ -495,6 +507,7 @@ impl Driver {
                 let t = now.now();
                 if t >= d {
                     conn.handle_timeout(t);
+                    self.settled = false;
                     continue;
                 }
             }
@@ -524,6 +537,7 @@ impl Driver {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn commit_read(&mut self, conn: &mut Connection, n: usize, now: Duration) {
+        self.settled = false;
         if n == 0 {
             conn.feed_eof();
         } else {
@@ -624,6 +638,7 @@ impl Driver {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn feed(&mut self, conn: &mut Connection, bytes: &[u8], now: Duration) {
+        self.settled = false;
         if bytes.is_empty() {
             conn.feed_eof();
         } else {
@@ -700,6 +715,7 @@ impl Driver {
         crate::close::check_outgoing(code, reason)?;
         if conn.state() == State::Open {
             conn.handle_timeout(now);
+            self.settled = false;
             conn.close_with(code, reason)?;
         }
         Ok(())

@@ -12,9 +12,11 @@
 //! Only CRLF line endings end a head; a head that uses bare LF never
 //! terminates and runs into [`Limits::max_head_bytes`].
 //!
-//! The start line is checked as its bytes arrive: a request's method must
-//! be a token followed by a space, its target free of control bytes, and
-//! its version begin `HTTP/1.`; a response must begin `HTTP/1.`. Input that
+//! The start line of a head that is still incomplete is checked as its
+//! bytes arrive: a request's method must be a token followed by a space,
+//! its target free of control bytes, and its version begin `HTTP/1.`; a
+//! response must begin `HTTP/1.`. (A head that arrives whole goes straight
+//! to the parser, which checks all of it.) Input that
 //! cannot be HTTP/1.x (a TLS ClientHello on a plaintext port, a NUL, a
 //! binary blob) fails at its first impossible byte, so that a server answers
 //! 400 at once instead of waiting for a terminator that never comes.
@@ -269,16 +271,16 @@ impl HeadReader {
         let window = &input[..input.len().min(room)];
         let tail = &self.buf[self.buf.len().saturating_sub(3)..];
         let (found, lines) = find_end(tail, window);
-        if let Err(e) = self
-            .start_line
-            .check(&window[..found.unwrap_or(window.len())], &kind)
-        {
-            self.fail();
-            return Err(HandshakeError::MalformedHead(e));
-        }
         self.scanned += found.unwrap_or(window.len());
         self.lines += lines;
         let Some(used) = found else {
+            // The head is not complete: whatever can already be told about
+            // its start line is checked now (a complete head is left to the
+            // parser, which checks all of it anyway).
+            if let Err(e) = self.start_line.check(window, &kind) {
+                self.fail();
+                return Err(HandshakeError::MalformedHead(e));
+            }
             if input.len() >= room {
                 self.fail();
                 return Err(HandshakeError::HeadTooLarge { limit: max });
