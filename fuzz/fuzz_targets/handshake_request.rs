@@ -9,8 +9,9 @@
 //! Invariants: never panics; buffers at most the head limit; consumes at
 //! most what it is given; completes exactly at the first `\r\n\r\n` when it
 //! lies within the limit (so `input[used..]` is exactly what followed the
-//! head), fails with `HeadTooLarge` exactly when no head can end within the
-//! limit, needs more otherwise; is finished afterwards; every accessor of
+//! head), fails with `MalformedHead` as soon as an incomplete head cannot
+//! begin an HTTP/1.x request line, with `HeadTooLarge` exactly when no head
+//! can end within the limit, needs more otherwise; is finished afterwards; every accessor of
 //! the request and of the error works; an accepted request gets a `101`
 //! with the right `Sec-WebSocket-Accept`.
 #![no_main]
@@ -89,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let max = limits.max_head_bytes;
     let mut server = ServerHandshake::new(limits);
-    let mut model = HeadModel { stream: Vec::new(), max };
+    let mut model = HeadModel { stream: Vec::new(), max, request: true };
     let mut fed = 0;
 
     for chunk in common::chunks(wire, sizes) {
@@ -125,6 +126,12 @@ fuzz_target!(|data: &[u8]| {
                     matches!(e, HandshakeError::HeadTooLarge { limit } if limit == max),
                     "expected HeadTooLarge, got {e:?}"
                 );
+                check_error(&e);
+                break;
+            }
+            (HeadExpect::NotHttp, Err(e)) => {
+                // Answered 400 at once, without waiting for the rest.
+                assert!(matches!(e, HandshakeError::MalformedHead(_)), "not HTTP: got {e:?}");
                 check_error(&e);
                 break;
             }

@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         .request_bytes()
         .windows(24)
         .any(|w| w == b"dGhlIHNhbXBsZSBub25jZQ=="));
-    let mut model = HeadModel { stream: Vec::new(), max };
+    let mut model = HeadModel { stream: Vec::new(), max, request: false };
 
     for chunk in common::chunks(wire, sizes) {
         let expect = model.feed(chunk);
@@ -109,6 +109,13 @@ fuzz_target!(|data: &[u8]| {
                 assert!(
                     matches!(e, HandshakeError::ResponseTooLarge { limit } if limit == max),
                     "expected ResponseTooLarge, got {e:?}"
+                );
+                break;
+            }
+            (HeadExpect::NotHttp, Err(e)) => {
+                assert!(
+                    matches!(e, HandshakeError::MalformedResponse(_)),
+                    "not HTTP: got {e:?}"
                 );
                 break;
             }

@@ -645,6 +645,9 @@ pub fn run_connection_with(role: Role, input: &[u8], deflate: Option<(Negotiated
 pub struct HeadModel {
     pub stream: Vec<u8>,
     pub max: usize,
+    /// A request head (a response head otherwise): what its start line may
+    /// begin with.
+    pub request: bool,
 }
 
 pub enum HeadExpect {
@@ -654,6 +657,41 @@ pub enum HeadExpect {
     Complete { used: usize },
     /// The head cannot end within the limit.
     TooLarge,
+    /// The head is not complete and what arrived cannot begin an HTTP/1.x
+    /// start line.
+    NotHttp,
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Whether `bytes` can be the beginning of a head: empty lines, then (for a
+/// request) a method of token characters and a space, a target without
+/// control bytes and a space, then `HTTP/1.`, or a prefix of all that.
+/// Written apart from the reader's byte-at-a-time check, on purpose.
+pub fn may_begin_head(bytes: &[u8], request: bool) -> bool {
+    let blank = bytes.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    let mut rest = &bytes[blank..];
+    if request {
+        let method = rest.iter().take_while(|&&b| is_tchar(b)).count();
+        rest = &rest[method..];
+        match rest.split_first() {
+            None => return true,
+            Some((b' ', after)) => rest = after,
+            Some(_) => return false,
+        }
+        let target = rest.iter().take_while(|&&b| b > b' ' && b != 0x7f).count();
+        rest = &rest[target..];
+        match rest.split_first() {
+            None => return true,
+            Some((b' ', after)) => rest = after,
+            Some(_) => return false,
+        }
+    }
+    let n = rest.len().min(7);
+    rest[..n] == b"HTTP/1."[..n]
 }
 
 impl HeadModel {
@@ -670,6 +708,9 @@ impl HeadModel {
             Some(e) if e <= self.max => {
                 assert!(e > before, "model: head ended in an earlier chunk");
                 HeadExpect::Complete { used: e - before }
+            }
+            _ if !may_begin_head(&self.stream[..self.stream.len().min(self.max)], self.request) => {
+                HeadExpect::NotHttp
             }
             _ if self.stream.len() >= self.max => HeadExpect::TooLarge,
             _ => HeadExpect::NeedMore,
