@@ -311,8 +311,8 @@ pub struct Driver {
     /// anything beyond is a reply the connection queued itself.
     queued: usize,
     /// The connection had no event ready, and nothing that could change
-    /// that (bytes in, a timer, a new read) has happened since: the next
-    /// poll need not ask it again.
+    /// that (bytes in, a timer, a close, the connection lent out) has
+    /// happened since: the next poll need not ask it again.
     settled: bool,
     /// Bytes written to the transport since it was last flushed.
     unflushed: bool,
@@ -439,6 +439,33 @@ impl Driver {
     /// ```
     pub fn start_read(&mut self, conn: &Connection) {
         self.queued = conn.output_len();
+    }
+
+    /// Reports that the connection was driven outside this driver (bytes
+    /// fed, timers handled, events taken by hand), so the next
+    /// [`poll_read`](Self::poll_read) asks it for an event again instead of
+    /// trusting that none can have arrived since the last one came back
+    /// empty. The adapters call it whenever they lend the connection out
+    /// (`connection_mut`).
+    ///
+    /// ```
+    /// use rfc6455::driver::{Driver, ReadStep};
+    /// use rfc6455::{Config, Connection};
+    /// use std::time::Duration;
+    ///
+    /// let mut conn = Connection::server(Config::default());
+    /// let mut driver = Driver::new();
+    /// driver.start_read(&conn);
+    /// assert!(matches!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Read { .. }));
+    ///
+    /// let mut client = Connection::client(Config::default());
+    /// client.send_text("behind the driver's back")?;
+    /// conn.feed(&client.take_output()); // not through driver.feed
+    /// driver.connection_changed();
+    /// assert!(matches!(driver.poll_read(&mut conn, Duration::ZERO, false)?, ReadStep::Deliver { .. }));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn connection_changed(&mut self) {
         self.settled = false;
     }
 
@@ -470,6 +497,7 @@ impl Driver {
     /// assert_eq!(conn.event(), Some(Event::Ping(b"?")));
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
+    #[inline]
     pub fn poll_read(
         &mut self,
         conn: &mut Connection,
@@ -736,6 +764,7 @@ impl Driver {
     /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Done);
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
+    #[inline]
     pub fn poll_flush(&mut self, conn: &mut Connection) -> FlushStep {
         if conn.has_output() && !self.shut_down {
             self.unflushed = true;

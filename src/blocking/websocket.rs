@@ -356,6 +356,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
     pub fn connection_mut(&mut self) -> &mut Connection {
+        self.driver.connection_changed();
         &mut self.conn
     }
 

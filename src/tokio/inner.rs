@@ -87,6 +87,7 @@ impl WriteWaker {
     }
 
     /// Registers the task of `cx` and returns the context to write with.
+    #[inline]
     pub(crate) fn context<'a>(&'a self, cx: &'a Context<'_>) -> Context<'a> {
         if self.direct {
             return Context::from_waker(cx.waker());

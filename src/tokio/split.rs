@@ -623,7 +623,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Writer<S> {
     /// # }
     /// ```
     pub fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
-        f(&mut lock(&self.shared.inner).conn)
+        let mut inner = lock(&self.shared.inner);
+        inner.driver.connection_changed();
+        f(&mut inner.conn)
     }
 }
 

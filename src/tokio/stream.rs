@@ -297,6 +297,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # }
     /// ```
     pub fn connection_mut(&mut self) -> &mut Connection {
+        self.inner.driver.connection_changed();
         &mut self.inner.conn
     }
 
