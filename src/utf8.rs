@@ -93,6 +93,14 @@ impl Utf8Validator {
                 return Ok(());
             }
         }
+        // Most text is ASCII, and `from_utf8` costs about a hundred
+        // instructions even on a short ASCII input: check whole words first,
+        // and hand only what follows the ASCII prefix to it (the prefix ends
+        // on a code point boundary).
+        input = &input[ascii_prefix(input)..];
+        if input.is_empty() {
+            return Ok(());
+        }
         match core::str::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -158,6 +166,31 @@ impl Utf8Validator {
     #[inline]
     pub fn reset(&mut self) {
         self.partial_len = 0;
+    }
+}
+
+/// The length of `bytes`' ASCII prefix, in whole 8-byte words (the rest,
+/// if any, starts at the first word holding a byte ≥ 0x80, or is shorter
+/// than a word and all ASCII): safe code the compiler keeps in registers.
+#[inline]
+fn ascii_prefix(bytes: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    let mut n = 0;
+    for word in words {
+        let w = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        if w & HIGH != 0 {
+            return n;
+        }
+        n += 8;
+    }
+    if tail.iter().all(|b| b.is_ascii()) {
+        n + tail.len()
+    } else {
+        n
     }
 }
 
@@ -233,6 +266,35 @@ mod tests {
         for c in cases {
             check_all_splits(c);
         }
+    }
+
+    #[test]
+    fn ascii_words_then_anything() {
+        // The word-at-a-time ASCII prefix must hand the right rest to
+        // from_utf8 wherever the first non-ASCII byte falls: in a word, in
+        // the tail, straddling a cut.
+        let odd: &[&[u8]] = &[
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            &[0xff],
+            &[0xe2, 0x82],
+            &[0xed, 0xa0, 0x80],
+        ];
+        for prefix in 0..20 {
+            for o in odd {
+                for suffix in [0, 1, 9] {
+                    let mut bytes = alloc::vec![b'a'; prefix];
+                    bytes.extend_from_slice(o);
+                    bytes.extend(core::iter::repeat(b'z').take(suffix));
+                    check_all_splits(&bytes);
+                }
+            }
+        }
+        assert_eq!(ascii_prefix(b"0123456789abcdef!"), 17);
+        assert_eq!(ascii_prefix("01234567é".as_bytes()), 8);
+        assert_eq!(ascii_prefix("0123é".as_bytes()), 0);
+        assert_eq!(ascii_prefix(b"abc"), 3);
     }
 
     #[test]
