@@ -1,7 +1,10 @@
 //! Async echo server (tokio): sends every message back with its type.
 //!
 //! Usage: `cargo run --release --features tokio --example async_echo_server [ADDR]`
-//! (default `127.0.0.1:9002`).
+//! (default `127.0.0.1:9002`), or over TLS (`wss://`):
+//! `cargo run --release --features tokio,rustls --example async_echo_server --
+//! [ADDR] --tls-cert cert.pem --tls-key key.pem` (see
+//! `common/server_args.rs`; without the feature the flags fail at start-up).
 //!
 //! The same behaviour and limits as `echo_server`: limits raised to 64 MiB
 //! (so Autobahn's 16 MiB messages pass), no keepalive pings (Autobahn counts
@@ -15,22 +18,25 @@
 
 #[path = "common/accept_backoff.rs"]
 mod accept_backoff;
+#[path = "common/server_args.rs"]
+mod server_args;
 
 use accept_backoff::AcceptBackoff;
 use rfc6455::tokio::{self as ws, ServerConfig};
+use server_args::ServerArgs;
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    let args = ServerArgs::from_env("async_echo_server");
+    let mut config = ServerConfig::default();
+    let scheme = args.apply_tls("async_echo_server", "tokio,rustls", &mut config);
+    let addr = args.addr.unwrap_or_else(|| "127.0.0.1:9002".into());
     let listener = TcpListener::bind(&addr).await?;
     eprintln!(
-        "async_echo_server listening on ws://{}",
+        "async_echo_server listening on {scheme}://{}",
         listener.local_addr()?
     );
-    let mut config = ServerConfig::default();
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
     // permessage-deflate: accept what the client asks for, keep context when
@@ -56,7 +62,8 @@ async fn main() -> std::io::Result<()> {
         };
         let config = std::sync::Arc::clone(&config);
         tokio::spawn(async move {
-            let Ok(mut ws) = ws::accept_with(stream, &config).await else {
+            // TLS first when `config.tls` is set.
+            let Ok(mut ws) = ws::accept_maybe_tls(stream, &config).await else {
                 return;
             };
             loop {

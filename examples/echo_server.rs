@@ -1,7 +1,10 @@
 //! Echo server: sends every message back with its type.
 //!
 //! Usage: `cargo run --release --example echo_server [ADDR]` (default
-//! `127.0.0.1:9001`).
+//! `127.0.0.1:9001`), or over TLS (`wss://`):
+//! `cargo run --release --features rustls --example echo_server -- [ADDR]
+//! --tls-cert cert.pem --tls-key key.pem` (see `common/server_args.rs`;
+//! without the feature the flags fail at start-up).
 //!
 //! One thread per connection, limits raised to 64 MiB (so Autobahn's 16 MiB
 //! messages pass), no keepalive pings (Autobahn counts unsolicited pings),
@@ -16,20 +19,26 @@
 
 #[path = "common/accept_backoff.rs"]
 mod accept_backoff;
+#[path = "common/server_args.rs"]
+mod server_args;
 
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
 use accept_backoff::AcceptBackoff;
 use rfc6455::blocking::{self, ServerConfig};
+use server_args::ServerArgs;
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
-    let listener = TcpListener::bind(&addr)?;
-    eprintln!("echo_server listening on ws://{}", listener.local_addr()?);
+    let args = ServerArgs::from_env("echo_server");
     let mut config = ServerConfig::default();
+    let scheme = args.apply_tls("echo_server", "rustls", &mut config);
+    let addr = args.addr.unwrap_or_else(|| "127.0.0.1:9001".into());
+    let listener = TcpListener::bind(&addr)?;
+    eprintln!(
+        "echo_server listening on {scheme}://{}",
+        listener.local_addr()?
+    );
     config.config.max_frame_size = 64 << 20;
     config.config.max_message_size = 64 << 20;
     // permessage-deflate: accept what the client asks for, keep context when
@@ -63,9 +72,10 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Echoes one client's messages until its connection ends.
+/// Echoes one client's messages until its connection ends (TLS first when
+/// `config.tls` is set).
 fn serve(stream: TcpStream, config: &ServerConfig) {
-    let Ok(mut ws) = blocking::accept_with(stream, config) else {
+    let Ok(mut ws) = blocking::accept_maybe_tls(stream, config) else {
         return;
     };
     // Echo through the borrowed path: the payload goes straight from the

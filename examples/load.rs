@@ -35,10 +35,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use rfc6455::tokio::{self as ws, ClientConfig, Reader, WebSocketStream, Writer};
+use rfc6455::tokio::{self as ws, ClientConfig, MaybeTlsStream, Reader, WebSocketStream, Writer};
 use rfc6455::Event;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 // ---------------------------------------------------------------------------
@@ -311,11 +310,11 @@ fn bump(c: &AtomicU64) {
     c.store(c.load(Relaxed) + 1, Relaxed);
 }
 
-/// A client's TCP stream that notes when a read last brought bytes: every
+/// A client's stream (TCP, or TLS for wss://) that notes when a read last brought bytes: every
 /// message decoded after that read had arrived by then, so its receive time
 /// costs one clock reading per read, not one per message.
 struct Stamped {
-    tcp: TcpStream,
+    tcp: MaybeTlsStream,
     /// Nanoseconds since the generator started, at the last read.
     last_read: Arc<AtomicU64>,
 }
@@ -596,7 +595,12 @@ async fn main() {
         };
         match done.expect("connect task") {
             Ok((socket, _)) => {
-                let port = socket.get_ref().local_addr().map(|a| a.port()).unwrap_or(0);
+                let port = socket
+                    .get_ref()
+                    .get_ref()
+                    .local_addr()
+                    .map(|a| a.port())
+                    .unwrap_or(0);
                 // The same connection over a stream that stamps its reads
                 // (bytes behind the handshake are already in `conn`).
                 let (tcp, conn) = socket.into_parts();

@@ -180,6 +180,12 @@ sys.stdout.buffer.write(bytes([1, 0x76, 0, 0, 0xc2, 126]) + len(p).to_bytes(2, "
         seed "$t" "rfc_chunks" "02 07 1d" "request"
         seed "$t" "rfc_then_frame" "00" "request" "hello_masked"
         ;;
+    handshake_parts)
+        # Prefix: form byte (bit 0: HTTP/2); then lines.
+        printf '\x00GET\n/chat\nHost:example.com\nUpgrade:websocket\nConnection:Upgrade\nSec-WebSocket-Key:dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version:13\nSec-WebSocket-Protocol:chat, superchat' > "fuzz/corpus/$t/seed_http1"
+        printf '\x01CONNECT\nwebsocket\nhttps\n/chat\nserver.example.com\nsec-websocket-protocol:chat, superchat\nsec-websocket-version:13\norigin:http://www.example.com' > "fuzz/corpus/$t/seed_rfc8441"
+        printf '\x01CONNECT\nwebsocket\nhttp\n/\nexample.com:8080\nsec-websocket-version:13\nsec-websocket-extensions:permessage-deflate; client_max_window_bits' > "fuzz/corpus/$t/seed_rfc8441_deflate"
+        ;;
     handshake_response)
         seed "$t" "rfc" "00" "response"
         seed "$t" "rfc_bytewise" "01 01" "response"

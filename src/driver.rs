@@ -16,7 +16,7 @@
 //! | --- | --- |
 //! | [`Deliver`](ReadStep::Deliver) | returns [`Connection::event`]; first writes what is queued if `write_first` (the event caused a reply: a Pong, the Close echo, a keepalive Ping) |
 //! | [`Write`](ReadStep::Write) | writes [`Connection::output`] (the read must wait for the peer, so everything queued goes out now, in one vectored write where it can) |
-//! | [`WaitWritable`](ReadStep::WaitWritable) | waits until the transport takes bytes (the queue is over the high-water mark: reading pauses, pushing back on the peer) |
+//! | [`WaitWritable`](ReadStep::WaitWritable) | waits until the transport takes bytes (the queue is over the high-water mark: reading pauses, pushing back on the peer), or until a shutdown that would have blocked can finish (an HTTP/2 stream's) |
 //! | [`Shutdown`](ReadStep::Shutdown) | shuts the transport down, then calls [`Driver::shutdown_done`] |
 //! | [`Closed`](ReadStep::Closed) | reports that the connection is over |
 //! | [`Read`](ReadStep::Read) | reads into [`Connection::read_buf`], reports it with [`Driver::commit_read`]; wakes by `deadline` at the latest, to poll again |
@@ -525,6 +525,11 @@ impl Driver {
             }
             if conn.should_close_transport() {
                 if !self.shut_down {
+                    // A shutdown the transport could not finish (an HTTP/2
+                    // stream waits for its peer) is waited for, not retried.
+                    if write_blocked {
+                        return Ok(ReadStep::WaitWritable);
+                    }
                     return Ok(ReadStep::Shutdown);
                 }
                 return Ok(ReadStep::Closed);
@@ -973,6 +978,29 @@ mod tests {
         // Then the server closes TCP (RFC 6455 §7.1.1), and stays closed.
         assert_eq!(h.drive(), [ReadStep::Shutdown, ReadStep::Closed]);
         assert_eq!(h.drive(), [ReadStep::Closed]);
+    }
+
+    #[test]
+    fn a_shutdown_that_would_block_is_waited_for_not_retried() {
+        let wire_in = client_bytes(|c| c.close(CloseCode::NORMAL, "bye").unwrap());
+        let mut h = Harness::new(wire_in, 3);
+        h.drive(); // the Close, its echo written
+        let (d, server) = (&mut h.d, &mut h.server);
+        assert_eq!(
+            d.poll_read(server, Duration::ZERO, false).unwrap(),
+            ReadStep::Shutdown
+        );
+        // The transport's shutdown is pending (an HTTP/2 stream waiting for
+        // its peer): the adapter waits to be woken instead of spinning.
+        assert_eq!(
+            d.poll_read(server, Duration::ZERO, true).unwrap(),
+            ReadStep::WaitWritable
+        );
+        d.shutdown_done();
+        assert_eq!(
+            d.poll_read(server, Duration::ZERO, true).unwrap(),
+            ReadStep::Closed
+        );
     }
 
     #[test]

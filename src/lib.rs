@@ -88,11 +88,12 @@
 //! | module | what it does | RFC |
 //! | --- | --- | --- |
 //! | [`blocking`] (feature `std`) | `std::io`/`std::net` adapter: [`connect`](blocking::connect), [`accept`](blocking::accept), [`read_request`](blocking::read_request) (then accept, reject or answer plain HTTP), a [`WebSocket`](blocking::WebSocket) over any `Read + Write`, split into a reader and a writer for two threads | — |
+//! | [`hyper`](hyper/index.html) (feature `hyper`) | WebSockets in hyper and axum services, HTTP/1.1 upgrades and HTTP/2 extended CONNECTs, one call in the handler (`upgrade`); an HTTP/2 client (`Http2Connection`) | RFC 8441 |
 //! | [`tokio`](tokio/index.html) (feature `tokio`) | the same over any `AsyncRead + AsyncWrite`: `connect`, `accept`, `read_request`, a `WebSocketStream` that is a `Stream` and a `Sink` of messages, split halves for two tasks | — |
 //! | [`adapter`] (feature `std`) | what both adapters share: one [`Error`](adapter::Error), one [`ClientConfig`](adapter::ClientConfig), one [`ServerConfig`](adapter::ServerConfig) | — |
 //! | [`driver`] | the one loop every adapter runs: what to write, when to read, when to wake, when to shut the transport down | — |
 //! | [`upgrade`] (feature `std`) | the opening step, public: a request in, the response bytes and an open [`Connection`] out (and the client side), permessage-deflate negotiated; for any HTTP server that hands a connection over | §4.2, RFC 7692 §5 |
-//! | [`handshake`] | the HTTP/1.1 upgrade, both roles: request/response parsing (incremental, linear, bounded), validation, `Sec-WebSocket-Accept`, refusals | §4 |
+//! | [`handshake`] | the HTTP/1.1 upgrade, both roles: request/response parsing (incremental, linear, bounded), validation, `Sec-WebSocket-Accept`, refusals; the HTTP/2 extended CONNECT (`ConnectRequest`, `ClientConnect`), and requests given as parts by another HTTP server (`Request::from_parts`) | §4, RFC 8441 |
 //! | [`connection`] | the open connection: message assembly, control frames, limits, the closing handshake, keepalive | §5-§7 |
 //! | [`outgoing`] | the connection's send queue, and frames encoded once for many connections | — |
 //! | [`close`] | close codes and Close frame bodies | §5.5.1, §7.4 |
@@ -171,6 +172,16 @@
 //!   `ClientConfig::deflate` is set.
 //! - `tokio` (off by default; needs `std`): the async adapter,
 //!   [`rfc6455::tokio`](tokio/index.html).
+//! - `hyper` (off by default; needs `tokio`): WebSocket routes in hyper 1
+//!   servers and every framework on it (axum, ...) in one call, over
+//!   HTTP/1.1 and HTTP/2 (RFC 8441), and an HTTP/2 client that opens
+//!   WebSockets as streams of one connection:
+//!   [`rfc6455::hyper`](hyper/index.html).
+//! - `rustls` (off by default; needs `std`): `wss://` in `connect` and TLS
+//!   servers in one call, in both adapters, with rustls on the *ring*
+//!   provider and Mozilla's roots from `webpki-roots`; see
+//!   `adapter::tls` (why this provider and these roots) and the
+//!   re-exported `rfc6455::rustls` crate for configs of your own.
 #![no_std]
 #![deny(missing_docs)]
 // One function uses `unsafe` (`utf8::validated_str`): measured, documented, fuzzed.
@@ -199,6 +210,9 @@ pub mod utf8;
 pub mod adapter;
 #[cfg(feature = "std")]
 pub mod blocking;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub mod hyper;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
@@ -209,3 +223,8 @@ pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::{Connection, Event, Message, MessageKind, Role, State};
 pub use error::Error;
+/// The rustls crate this one is built with (feature `rustls`), for TLS
+/// configs of your own (`ClientConfig::tls`, `ServerConfig::tls`).
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub use rustls;

@@ -40,10 +40,13 @@ use crate::config::Config;
 use crate::connection::Connection;
 #[cfg(feature = "deflate")]
 use crate::deflate::{
-    negotiate::{ClientOffer, ServerAnswer},
+    negotiate::{ClientOffer, Required, ServerAnswer},
     DeflateConfig,
 };
-use crate::handshake::{Accept, ClientHandshake, HandshakeError, Request, Response, Uri};
+use crate::handshake::{
+    Accept, ClientConnect, ClientHandshake, ClientOptions, ConnectRequest, HandshakeError, Headers,
+    Request, Response, ResponseParts, Uri,
+};
 use crate::rand::{KeySource, OsRandom};
 
 /// A server's upgrade request, read and about to be answered: the request,
@@ -208,37 +211,237 @@ impl ServerUpgrade {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn answer(self, accept: &Accept<'_>) -> (Vec<u8>, Result<Connection, Error>) {
-        #[cfg(feature = "deflate")]
-        let agreed = match ServerAnswer::negotiate(self.deflate.as_ref(), &self.request, accept) {
-            Ok(agreed) => agreed,
-            Err(required) => {
-                let refusal = required.response().unwrap_or_default();
-                return (refusal, Err(required.error().into()));
-            }
-        };
-        #[cfg(feature = "deflate")]
-        let with_answer;
-        #[cfg(feature = "deflate")]
-        let accept = match &agreed {
-            Some(agreed) => {
-                with_answer = agreed.accept(accept);
-                &with_answer
-            }
-            None => accept,
-        };
-        match self.request.accept(accept) {
-            Ok(response) => {
-                #[allow(unused_mut)]
-                let mut conn = Connection::server(self.config);
-                #[cfg(feature = "deflate")]
-                if let Some(agreed) = &agreed {
-                    agreed.enable(&mut conn);
-                }
-                conn.feed(&self.leftover);
-                (response, Ok(conn))
-            }
-            Err(e) => (e.response().unwrap_or_default(), Err(e.into())),
+        self.take_step(accept, Request::accept, |refusal| match refusal {
+            Refusal::Invalid(e) => e.response().unwrap_or_default(),
+            #[cfg(feature = "deflate")]
+            Refusal::DeflateRequired(r) => r.response().unwrap_or_default(),
+        })
+    }
+
+    /// [`answer`](Self::answer) for an HTTP server that writes the response
+    /// head itself (hyper; see [`rfc6455::hyper`](crate#features)): the
+    /// same checks, negotiation and refusals, the response as a status and
+    /// fields ([`Request::accept_parts`],
+    /// [`HandshakeError::response_parts`](crate::handshake::HandshakeError::response_parts)).
+    /// An application mistake (a subprotocol that was not offered) is
+    /// answered 500.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{Accept, Limits, Request};
+    /// use rfc6455::upgrade::ServerUpgrade;
+    ///
+    /// // A request as hyper parsed it.
+    /// let fields = [("host", "example.com"), ("upgrade", "websocket"), ("connection", "upgrade"),
+    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13")];
+    /// let request = Request::from_parts("GET", "/chat", 1, fields, Limits::default())?;
+    /// let upgrade = ServerUpgrade::new(request, Vec::new(), &ServerConfig::default());
+    /// let (response, opened) = upgrade.answer_parts(&Accept::new());
+    /// assert_eq!(response.status, 101);
+    /// let _conn = opened?; // send `response`, then use `conn` over the upgraded stream
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn answer_parts(self, accept: &Accept<'_>) -> (ResponseParts, Result<Connection, Error>) {
+        self.take_step(accept, Request::accept_parts, |refusal| match refusal {
+            Refusal::Invalid(e) => e.response_parts().unwrap_or_else(internal_error),
+            #[cfg(feature = "deflate")]
+            Refusal::DeflateRequired(r) => r.response_parts(),
+        })
+    }
+
+    /// The step, whatever form the answer takes: the connection, if
+    /// opened, is fed the bytes that followed the request.
+    fn take_step<R>(
+        self,
+        accept: &Accept<'_>,
+        respond: impl FnOnce(&Request, &Accept<'_>) -> Result<R, HandshakeError>,
+        refuse: impl FnOnce(Refusal<'_>) -> R,
+    ) -> (R, Result<Connection, Error>) {
+        let request = &self.request;
+        let (response, mut opened) = open_server(
+            request.headers(),
+            self.config,
+            #[cfg(feature = "deflate")]
+            self.deflate.as_ref(),
+            accept,
+            |accept| respond(request, accept),
+            refuse,
+        );
+        if let Ok(conn) = &mut opened {
+            conn.feed(&self.leftover);
         }
+        (response, opened)
+    }
+}
+
+/// A server's HTTP/2 extended CONNECT (RFC 8441), read and about to be
+/// answered: the [`ServerUpgrade`] of an HTTP/2 stream. The request's
+/// checks, the permessage-deflate negotiation and the connection's settings
+/// are those of the HTTP/1.1 step; the answer is a `200` (or the refusal)
+/// as a status and fields, for the HTTP/2 library to send. No bytes come
+/// with the request: the stream's data, once the `200` is sent, is the
+/// WebSocket's.
+///
+/// ```
+/// use rfc6455::adapter::ServerConfig;
+/// use rfc6455::handshake::{Accept, ConnectRequest, Limits, PseudoHeaders};
+/// use rfc6455::upgrade::ConnectUpgrade;
+///
+/// let pseudo = PseudoHeaders::websocket("https", "example.com", "/chat");
+/// let fields = [("sec-websocket-version", "13"), ("sec-websocket-extensions", "permessage-deflate")];
+/// let request = ConnectRequest::from_parts(&pseudo, fields, Limits::default())?;
+/// let (response, opened) = ConnectUpgrade::new(request, &ServerConfig::default()).answer(&Accept::new());
+/// assert_eq!(response.status, 200);
+/// # #[cfg(feature = "deflate")]
+/// assert!(response.header("sec-websocket-extensions").unwrap().starts_with("permessage-deflate"));
+/// let conn = opened?; // send `response` on the stream, then run `conn` over it
+/// # #[cfg(feature = "deflate")]
+/// assert!(conn.deflate_enabled());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ConnectUpgrade {
+    request: ConnectRequest,
+    config: Config,
+    #[cfg(feature = "deflate")]
+    deflate: Option<DeflateConfig>,
+}
+
+impl ConnectUpgrade {
+    /// An extended CONNECT read by an HTTP/2 library (see
+    /// [`ConnectRequest::from_parts`]), and the settings to answer with.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{ConnectRequest, Limits, PseudoHeaders};
+    /// use rfc6455::upgrade::ConnectUpgrade;
+    /// let pseudo = PseudoHeaders::websocket("http", "127.0.0.1:8082", "/");
+    /// let request = ConnectRequest::from_parts(&pseudo, [("sec-websocket-version", "13")], Limits::default())?;
+    /// let upgrade = ConnectUpgrade::new(request, &ServerConfig::default().max_message_size(1 << 20));
+    /// # let _ = upgrade;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(request: ConnectRequest, config: &ServerConfig) -> Self {
+        ConnectUpgrade {
+            request,
+            config: config.config.clone(),
+            #[cfg(feature = "deflate")]
+            deflate: config.deflate.clone(),
+        }
+    }
+
+    /// The request.
+    ///
+    /// ```
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::handshake::{ConnectRequest, Limits, PseudoHeaders};
+    /// use rfc6455::upgrade::ConnectUpgrade;
+    /// let pseudo = PseudoHeaders::websocket("http", "127.0.0.1:8082", "/chat");
+    /// let request = ConnectRequest::from_parts(&pseudo, [("sec-websocket-version", "13")], Limits::default())?;
+    /// let upgrade = ConnectUpgrade::new(request, &ServerConfig::default());
+    /// assert_eq!(upgrade.request().path(), "/chat");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request(&self) -> &ConnectRequest {
+        &self.request
+    }
+
+    /// Answers the request with `accept`: the `200` (or the refusal, see
+    /// [`HandshakeError::h2_response`](crate::handshake::HandshakeError::h2_response);
+    /// 500 for an application mistake) and the open connection, with
+    /// compression on if an offer was taken.
+    ///
+    /// ```
+    /// use rfc6455::adapter::{Error, ServerConfig};
+    /// use rfc6455::handshake::{Accept, ConnectRequest, HandshakeError, Limits, PseudoHeaders};
+    /// use rfc6455::upgrade::ConnectUpgrade;
+    /// let pseudo = PseudoHeaders::websocket("http", "127.0.0.1:8082", "/");
+    /// let request = ConnectRequest::from_parts(&pseudo, [("sec-websocket-version", "8")], Limits::default())?;
+    /// let (refusal, opened) = ConnectUpgrade::new(request, &ServerConfig::default()).answer(&Accept::new());
+    /// assert_eq!((refusal.status, refusal.header("sec-websocket-version")), (400, Some("13")));
+    /// assert!(matches!(opened, Err(Error::Handshake(HandshakeError::UnsupportedVersion))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn answer(self, accept: &Accept<'_>) -> (ResponseParts, Result<Connection, Error>) {
+        let request = &self.request;
+        open_server(
+            self.request.headers(),
+            self.config,
+            #[cfg(feature = "deflate")]
+            self.deflate.as_ref(),
+            accept,
+            |accept| request.accept(accept),
+            |refusal| match refusal {
+                Refusal::Invalid(e) => e.h2_response().unwrap_or_else(internal_error),
+                #[cfg(feature = "deflate")]
+                Refusal::DeflateRequired(r) => r.response_parts(),
+            },
+        )
+    }
+}
+
+/// Why a server's opening step refuses.
+enum Refusal<'a> {
+    /// The request is not a valid opening handshake, or the application's
+    /// answer is not valid.
+    Invalid(&'a HandshakeError),
+    /// Compression is required and no offer fits.
+    #[cfg(feature = "deflate")]
+    DeflateRequired(&'a Required),
+}
+
+/// 500, for an answer the application got wrong (it has no response of its
+/// own).
+fn internal_error() -> ResponseParts {
+    let mut parts = ResponseParts::new(500);
+    parts.body = b"the server could not answer the WebSocket handshake\n".to_vec();
+    parts
+}
+
+/// A server's opening step, whatever form the request and its answer take
+/// (HTTP/1.1 bytes, HTTP/1.1 or HTTP/2 fields): permessage-deflate
+/// negotiated on the request's `offers` (RFC 7692 §5), `respond` builds the
+/// acceptance with the answer added, `refuse` the refusal; then the
+/// connection, with compression on if agreed.
+fn open_server<R>(
+    offers: &Headers,
+    config: Config,
+    #[cfg(feature = "deflate")] deflate: Option<&DeflateConfig>,
+    accept: &Accept<'_>,
+    respond: impl FnOnce(&Accept<'_>) -> Result<R, HandshakeError>,
+    refuse: impl FnOnce(Refusal<'_>) -> R,
+) -> (R, Result<Connection, Error>) {
+    #[cfg(feature = "deflate")]
+    let agreed = match ServerAnswer::negotiate(deflate, offers, accept) {
+        Ok(agreed) => agreed,
+        Err(required) => {
+            let refusal = refuse(Refusal::DeflateRequired(&required));
+            return (refusal, Err(required.error().into()));
+        }
+    };
+    #[cfg(not(feature = "deflate"))]
+    let _ = offers;
+    #[cfg(feature = "deflate")]
+    let with_answer;
+    #[cfg(feature = "deflate")]
+    let accept = match &agreed {
+        Some(agreed) => {
+            with_answer = agreed.accept(accept);
+            &with_answer
+        }
+        None => accept,
+    };
+    match respond(accept) {
+        Ok(response) => {
+            #[allow(unused_mut)]
+            let mut conn = Connection::server(config);
+            #[cfg(feature = "deflate")]
+            if let Some(agreed) = &agreed {
+                agreed.enable(&mut conn);
+            }
+            (response, Ok(conn))
+        }
+        Err(e) => (refuse(Refusal::Invalid(&e)), Err(e.into())),
     }
 }
 
@@ -344,6 +547,15 @@ impl<'a> ClientUpgrade<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn start(self, uri: &Uri) -> Result<(ClientHandshake, ClientOpening<'a>), HandshakeError> {
+        self.begin(|options, keys| ClientHandshake::new(uri, options, keys as &mut dyn KeySource))
+    }
+
+    /// The request `build` makes from the options with the deflate offer
+    /// added, in either form, and what the opening needs afterwards.
+    fn begin<R>(
+        self,
+        build: impl FnOnce(&ClientOptions, &mut OsRandom) -> Result<R, HandshakeError>,
+    ) -> Result<(R, ClientOpening<'a>), HandshakeError> {
         let mut keys = OsRandom::new();
         #[cfg(feature = "deflate")]
         let offer = ClientOffer::new(self.config.deflate.as_ref(), &self.config.options);
@@ -351,14 +563,47 @@ impl<'a> ClientUpgrade<'a> {
         let options = offer.options();
         #[cfg(not(feature = "deflate"))]
         let options = &self.config.options;
-        let hs = ClientHandshake::new(uri, options, &mut keys as &mut dyn KeySource)?;
+        let request = build(options, &mut keys)?;
         let opening = ClientOpening {
             config: self.config,
             #[cfg(feature = "deflate")]
             offer,
             keys,
         };
-        Ok((hs, opening))
+        Ok((request, opening))
+    }
+
+    /// [`start`](Self::start) over HTTP/2 (RFC 8441): the extended
+    /// CONNECT's fields for `uri`, with the same deflate offer, and what
+    /// [`ClientOpening::open`] needs once the `200` is
+    /// [checked](ClientConnect::check).
+    ///
+    /// ```
+    /// use rfc6455::adapter::{ClientConfig, ServerConfig};
+    /// use rfc6455::handshake::{Accept, ConnectRequest, Uri};
+    /// use rfc6455::upgrade::{ClientUpgrade, ConnectUpgrade};
+    ///
+    /// let mut config = ClientConfig::default();
+    /// # #[cfg(feature = "deflate")] {
+    /// config.deflate = Some(Default::default());
+    /// # }
+    /// let (request, opening) = ClientUpgrade::new(&config).start_connect(&Uri::parse("wss://example.com/")?)?;
+    ///
+    /// // The server's side, over whatever HTTP/2 library carries the fields.
+    /// let server = ConnectRequest::from_parts(&request.pseudo(), request.headers(), Default::default())?;
+    /// let (answer, _server_conn) = ConnectUpgrade::new(server, &ServerConfig::default()).answer(&Accept::new());
+    ///
+    /// let response = request.check(answer.status, &answer.headers)?;
+    /// let conn = opening.open(&response, &[])?;
+    /// # #[cfg(feature = "deflate")]
+    /// assert!(conn.deflate_enabled());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start_connect(
+        self,
+        uri: &Uri,
+    ) -> Result<(ClientConnect, ClientOpening<'a>), HandshakeError> {
+        self.begin(|options, _| ClientConnect::new(uri, options))
     }
 }
 

@@ -13,7 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use net::{cframe, listen, raw_client, read_frame, read_head, read_to_end_lenient, LONG};
-use rfc6455::blocking::{self, ClientConfig, Error, ServerConfig, WebSocket};
+use rfc6455::blocking::{self, ClientConfig, Error, MaybeTlsStream, ServerConfig, WebSocket};
 use rfc6455::handshake::{Accept, ClientOptions, HandshakeError, Limits, ServerHandshake};
 use rfc6455::{CloseCode, Message, MessageKind};
 
@@ -38,7 +38,7 @@ fn serve_one<T: Send + 'static>(
 fn ws_pair<T: Send + 'static>(
     config: ServerConfig,
     f: impl FnOnce(WebSocket<TcpStream>) -> T + Send + 'static,
-) -> (WebSocket<TcpStream>, JoinHandle<T>) {
+) -> (WebSocket<MaybeTlsStream>, JoinHandle<T>) {
     let (l, addr) = listen();
     let server = serve_one(l, move |s| {
         let mut ws = blocking::accept_with(s, &config).expect("server handshake");
@@ -310,7 +310,13 @@ fn connect_resolves_localhost_and_sends_path_and_query() {
         assert_eq!(close_of(&ws.read().unwrap()).0, Some(1000));
     });
     let (mut ws, _) = blocking::connect(&format!("ws://localhost:{port}/path?q=1")).unwrap();
-    assert!(ws.get_ref().peer_addr().unwrap().ip().is_loopback());
+    assert!(ws
+        .get_ref()
+        .get_ref()
+        .peer_addr()
+        .unwrap()
+        .ip()
+        .is_loopback());
     assert_eq!(ws.read().unwrap(), Message::Text("hello localhost".into()));
     ws.close(CloseCode::NORMAL, "").unwrap();
     server.join().unwrap();
@@ -336,7 +342,7 @@ fn connect_over_ipv6_loopback() {
         host
     });
     let (mut ws, _) = blocking::connect(&format!("ws://[::1]:{port}/v6")).unwrap();
-    assert!(ws.get_ref().peer_addr().unwrap().is_ipv6());
+    assert!(ws.get_ref().get_ref().peer_addr().unwrap().is_ipv6());
     ws.send_text("over v6").unwrap();
     assert_eq!(ws.read().unwrap(), Message::Text("over v6".into()));
     ws.close(CloseCode::NORMAL, "").unwrap();
@@ -586,7 +592,7 @@ fn nonblocking_writer_flushes_a_large_message_exactly_once() {
         (big, next)
     });
     let (mut ws, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
-    ws.get_ref().set_nonblocking(true).unwrap();
+    ws.get_ref().get_ref().set_nonblocking(true).unwrap();
     let data = bytes_of(BIG, 5);
     let first = ws.send_binary(&data);
     match &first {
@@ -609,7 +615,7 @@ fn nonblocking_writer_flushes_a_large_message_exactly_once() {
         }
     }
     assert!(!ws.connection().has_output());
-    ws.get_ref().set_nonblocking(false).unwrap();
+    ws.get_ref().get_ref().set_nonblocking(false).unwrap();
     ws.send_text("marker").unwrap();
     let (big, next) = peer.join().unwrap();
     assert!(big.fin && big.masked && big.opcode == 2);
@@ -1088,4 +1094,103 @@ fn the_split_writer_queues_flushes_and_sends_shared_frames() {
     }
     assert_eq!(client.read().unwrap(), Message::Pong(b"heartbeat".to_vec()));
     assert_eq!(client.read().unwrap(), Message::Binary(b"to all".to_vec()));
+}
+
+/// A `ws://` URL on a TLS port fails at the server's first bytes, a TLS
+/// alert (here what rustls sends to a plaintext request: `15 03 03 00 02
+/// 02 32`, decode_error), with an error that says to use `wss://`, not
+/// after the handshake timeout. Needs no TLS library: the client only
+/// recognises the record header.
+#[test]
+fn ws_url_on_a_tls_port_fails_fast() {
+    let (l, addr) = listen();
+    let (done, client_done) = mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf).unwrap(); // the HTTP request
+        s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])
+            .unwrap();
+        let _ = client_done.recv(); // and no more, connection open
+    });
+    let mut config = ClientConfig::default();
+    config.handshake_timeout = Some(LONG);
+    let start = Instant::now();
+    let err = blocking::connect_with(&format!("ws://localhost:{}/", addr.port()), &config)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        matches!(&err, Error::TlsServer { host } if host == "localhost"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "localhost answered with TLS: the port serves wss://, not ws://"
+    );
+    drop(done);
+    server.join().unwrap();
+}
+
+/// Without the `rustls` feature, `wss://` fails at once, saying what to do.
+#[cfg(not(feature = "rustls"))]
+#[test]
+fn wss_without_the_rustls_feature_says_what_to_do() {
+    let err = blocking::connect("wss://localhost/")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(err, Error::TlsRequired), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("enable the `rustls` feature"), "{text}");
+    assert!(text.contains("connect_over"), "{text}");
+}
+
+/// A stream whose own flush would block at first (as a TLS stream holding
+/// records a non-blocking socket has not taken yet): `flush` reports
+/// `WouldBlock` until the stream's flush has gone through, instead of
+/// reporting success with bytes still held by the stream.
+#[test]
+fn a_stream_flush_that_would_block_is_finished_later() {
+    struct Stubborn {
+        written: Vec<u8>,
+        refusals: usize,
+        flushed: usize,
+    }
+    impl Read for Stubborn {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(ErrorKind::WouldBlock.into())
+        }
+    }
+    impl Write for Stubborn {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.refusals > 0 {
+                self.refusals -= 1;
+                return Err(ErrorKind::WouldBlock.into());
+            }
+            self.flushed += 1;
+            Ok(())
+        }
+    }
+    use rfc6455::{Config, Connection};
+    let stream = Stubborn {
+        written: Vec::new(),
+        refusals: 2,
+        flushed: 0,
+    };
+    let mut ws = WebSocket::from_connection(stream, Connection::client(Config::default()));
+    assert!(ws.send_text("held").unwrap_err().is_would_block());
+    assert!(ws.flush().unwrap_err().is_would_block()); // asked again
+    ws.flush().unwrap();
+    assert_eq!(ws.get_ref().flushed, 1, "the stream's flush went through");
+    ws.flush().unwrap(); // nothing left: not asked again
+    assert_eq!(ws.get_ref().flushed, 1);
+    assert!(!ws.get_ref().written.is_empty());
 }

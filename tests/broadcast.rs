@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use net::{raw_client, read_frame, ChildGuard, LONG};
-use rfc6455::blocking::{self, Error, WebSocket};
+use rfc6455::blocking::{self, Error, MaybeTlsStream, WebSocket};
 use rfc6455::{CloseCode, Message};
 
 /// The broadcast example's binary (built on first use).
@@ -87,15 +87,15 @@ impl Server {
 static HEAVY: Mutex<()> = Mutex::new(());
 
 /// A chat client and the port its name is made of.
-fn join(server: &Server) -> (WebSocket<TcpStream>, u16) {
+fn join(server: &Server) -> (WebSocket<MaybeTlsStream>, u16) {
     let (mut ws, _) = blocking::connect(&server.url()).expect("connect");
     ws.set_read_timeout(Some(LONG)).unwrap();
-    let port = ws.get_ref().local_addr().unwrap().port();
+    let port = ws.get_ref().get_ref().local_addr().unwrap().port();
     (ws, port)
 }
 
 /// The next text message, skipping keepalive pings and pongs.
-fn next_text(ws: &mut WebSocket<TcpStream>) -> String {
+fn next_text(ws: &mut WebSocket<MaybeTlsStream>) -> String {
     loop {
         match ws.read() {
             Ok(Message::Text(t)) => return t,
@@ -105,7 +105,7 @@ fn next_text(ws: &mut WebSocket<TcpStream>) -> String {
     }
 }
 
-fn expect_line(ws: &mut WebSocket<TcpStream>, want: &str) {
+fn expect_line(ws: &mut WebSocket<MaybeTlsStream>, want: &str) {
     let got = next_text(ws);
     assert_eq!(got, want);
 }
@@ -658,7 +658,7 @@ fn negotiates_deflate_with_a_chromium_offer(bin: &str) {
         "answer: {answer:?}"
     );
     assert!(ws.connection().deflate_enabled());
-    let port = ws.get_ref().local_addr().unwrap().port();
+    let port = ws.get_ref().get_ref().local_addr().unwrap().port();
     expect_line(&mut ws, &format!("User{port} just connected."));
     let line = "hello, compressed ".repeat(20);
     ws.send_text(&line).unwrap();

@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use net::{ChildGuard, LONG};
-use rfc6455::blocking::{self, WebSocket};
+use rfc6455::blocking::{self, MaybeTlsStream, WebSocket};
 use rfc6455::{CloseCode, Message};
 
 const UNREACHABLE: &str = "Other nodes are unreachable; messages stay on this node.";
@@ -246,7 +246,7 @@ impl Node {
 
 /// A chat client that records every line it reads.
 struct Client {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<MaybeTlsStream>,
     port: u16,
     lines: Vec<String>,
 }
@@ -346,7 +346,7 @@ impl Client {
 fn join(node: &Node, taken: &mut HashSet<u16>) -> Client {
     for _ in 0..10 {
         let (ws, _) = blocking::connect(&node.url()).expect("connect");
-        let port = ws.get_ref().local_addr().unwrap().port();
+        let port = ws.get_ref().get_ref().local_addr().unwrap().port();
         if taken.insert(port) {
             let mut c = Client {
                 ws,

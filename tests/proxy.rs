@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{self, ClientConfig, Error, ServerConfig, WebSocket};
+use rfc6455::blocking::{self, ClientConfig, Error, MaybeTlsStream, ServerConfig, WebSocket};
 use rfc6455::close::OwnedCloseFrame;
 use rfc6455::handshake::{Accept, ClientOptions};
 use rfc6455::{CloseCode, Message, MessageKind};
@@ -132,18 +132,18 @@ fn client_config() -> ClientConfig {
 }
 
 /// Connects through the proxy with a read timeout.
-fn connect(url: &str) -> WebSocket<TcpStream> {
+fn connect(url: &str) -> WebSocket<MaybeTlsStream> {
     connect_with(url, &client_config())
 }
 
-fn connect_with(url: &str, config: &ClientConfig) -> WebSocket<TcpStream> {
+fn connect_with(url: &str, config: &ClientConfig) -> WebSocket<MaybeTlsStream> {
     let (mut ws, _) = blocking::connect_with(url, config).expect("connect through the proxy");
     ws.set_read_timeout(Some(LONG)).unwrap();
     ws
 }
 
 /// The next message that is not a Ping or Pong; counts the pongs seen.
-fn next_data(ws: &mut WebSocket<TcpStream>, pongs: &mut usize) -> Message {
+fn next_data(ws: &mut WebSocket<MaybeTlsStream>, pongs: &mut usize) -> Message {
     loop {
         match ws.read() {
             Ok(Message::Pong(_)) => *pongs += 1,
@@ -154,7 +154,7 @@ fn next_data(ws: &mut WebSocket<TcpStream>, pongs: &mut usize) -> Message {
     }
 }
 
-fn next_text(ws: &mut WebSocket<TcpStream>) -> String {
+fn next_text(ws: &mut WebSocket<MaybeTlsStream>) -> String {
     match next_data(ws, &mut 0) {
         Message::Text(t) => t,
         other => panic!("expected text, got {other:?}"),
@@ -162,7 +162,7 @@ fn next_text(ws: &mut WebSocket<TcpStream>) -> String {
 }
 
 /// The Close frame the peer sends next (data messages are skipped).
-fn next_close(ws: &mut WebSocket<TcpStream>) -> OwnedCloseFrame {
+fn next_close(ws: &mut WebSocket<MaybeTlsStream>) -> OwnedCloseFrame {
     loop {
         match ws.read() {
             Ok(Message::Close(Some(c))) => return c,
@@ -174,7 +174,7 @@ fn next_close(ws: &mut WebSocket<TcpStream>) -> OwnedCloseFrame {
 }
 
 /// Reads until the connection is over (the closing handshake's end).
-fn read_to_end(ws: &mut WebSocket<TcpStream>) {
+fn read_to_end(ws: &mut WebSocket<MaybeTlsStream>) {
     let deadline = Instant::now() + LONG;
     while Instant::now() < deadline {
         match ws.read() {

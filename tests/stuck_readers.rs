@@ -353,7 +353,7 @@ fn stuck_readers() {
     for _ in 0..chatters_n {
         let (mut ws, _) = blocking::connect(&url).expect("a chatter could not connect");
         ws.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        ports.push(ws.get_ref().local_addr().unwrap().port());
+        ports.push(ws.get_ref().get_ref().local_addr().unwrap().port());
         let (writer, reader) = ws.split().unwrap();
         writers.push(writer);
         readers.push(reader);

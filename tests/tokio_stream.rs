@@ -277,11 +277,13 @@ async fn incoming_subprotocol_reject_and_plain_http() {
     tcp.read_to_string(&mut resp).await.unwrap();
     assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
     assert!(resp.ends_with("plain"));
-    // wss:// needs a stream of the caller's.
-    assert!(matches!(
-        ws::connect("wss://localhost/").await,
-        Err(Error::TlsRequired)
-    ));
+    // wss:// needs the `rustls` feature (or a TLS stream of the caller's
+    // and connect_over), and the error says so.
+    #[cfg(not(feature = "rustls"))]
+    match ws::connect("wss://localhost/").await {
+        Err(e @ Error::TlsRequired) => assert!(e.to_string().contains("`rustls` feature"), "{e}"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
 }
 
 /// `connect_over` and `read_request_over` work over any stream (here an
@@ -309,4 +311,67 @@ async fn handshake_over_any_stream() {
     );
     assert!(matches!(c.read().await.unwrap(), Message::Close(_)));
     server.await.unwrap();
+}
+
+/// A stream whose own flush is not ready at first (as a TLS stream holding
+/// records the socket has not taken yet): a send completes only once the
+/// stream's flush has, so the message is not left inside the stream.
+#[tokio::test]
+async fn a_stream_flush_that_is_pending_is_finished() {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    struct Stubborn {
+        written: Vec<u8>,
+        refusals: usize,
+        flushed: usize,
+    }
+    impl AsyncRead for Stubborn {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Poll::Pending
+        }
+    }
+    impl AsyncWrite for Stubborn {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.get_mut().written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            let this = self.get_mut();
+            if this.refusals > 0 {
+                this.refusals -= 1;
+                cx.waker().wake_by_ref(); // "writable again" at once
+                return Poll::Pending;
+            }
+            this.flushed += 1;
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    use rfc6455::{Config, Connection};
+    let stream = Stubborn {
+        written: Vec::new(),
+        refusals: 2,
+        flushed: 0,
+    };
+    let mut socket =
+        ws::WebSocketStream::from_connection(stream, Connection::client(Config::default()));
+    socket.send_text("held").await.unwrap();
+    assert_eq!(
+        socket.get_ref().flushed,
+        1,
+        "the send waited for the stream's flush"
+    );
+    assert!(!socket.get_ref().written.is_empty());
 }

@@ -103,7 +103,7 @@ const SERVER_WORKERS: usize = 2;
 const ROLE_ENV: &str = "RFC6455_ASYNC_ECHO_ROLE";
 const SERVERS: [&str; 3] = ["rfc6455", "fastwebsockets", "fastwebsockets_hyper"];
 
-type Client = ws::WebSocketStream<TcpStream>;
+type Client = ws::WebSocketStream<ws::MaybeTlsStream>;
 
 // ---------------------------------------------------------------------------
 // The servers (child processes)

@@ -96,7 +96,7 @@ fn tung_server(conns: usize) -> u16 {
     port
 }
 
-fn ours_clients(port: u16, conns: usize) -> Vec<blocking::WebSocket<TcpStream>> {
+fn ours_clients(port: u16, conns: usize) -> Vec<blocking::WebSocket<blocking::MaybeTlsStream>> {
     (0..conns)
         .map(|_| {
             blocking::connect(&format!("ws://127.0.0.1:{port}/echo"))
@@ -118,7 +118,7 @@ fn tung_clients(port: u16, conns: usize) -> Vec<tungstenite::WebSocket<TcpStream
         .collect()
 }
 
-fn ours_round(clients: &mut [blocking::WebSocket<TcpStream>], payload: &[u8]) {
+fn ours_round(clients: &mut [blocking::WebSocket<blocking::MaybeTlsStream>], payload: &[u8]) {
     for ws in clients.iter_mut() {
         for _ in 0..BURST {
             ws.send_binary(payload).unwrap();

@@ -18,21 +18,20 @@
 
 #[path = "../common/accept_backoff.rs"]
 mod accept_backoff;
+mod chat;
 mod page;
 mod room;
 
-use std::future::{poll_fn, Future};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use accept_backoff::AcceptBackoff;
 use rfc6455::handshake::Accept;
-use rfc6455::tokio::{self as ws, Error, ServerConfig, WebSocketStream};
-use rfc6455::{CloseCode, Event};
+use rfc6455::tokio::{self as ws, ServerConfig};
 use tokio::net::{TcpListener, TcpStream};
 
-use room::{Room, Taken};
+use chat::chat;
+use room::Room;
 
 struct Options {
     addr: String,
@@ -119,87 +118,4 @@ async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig)
     let why = chat(&mut socket, room, &name, cursor).await;
     room.leave(&name);
     eprintln!("{name} disconnected: {why} ({} online)", room.len());
-}
-
-/// Lines moved from the room's log into the connection at a time (the
-/// connection's queue of references stays short; the rest waits in the log).
-const BATCH: usize = 64;
-
-/// Drives one client until its connection ends; returns why.
-async fn chat(
-    socket: &mut WebSocketStream<TcpStream>,
-    room: &Room,
-    name: &str,
-    mut cursor: u64,
-) -> String {
-    // Set when the client has fallen out of the log.
-    let mut missed: Option<u64> = None;
-    let mut appended = std::pin::pin!(room.appended());
-    loop {
-        let next = poll_fn(|cx| loop {
-            // Registered before looking at the log, so no line is missed.
-            appended.as_mut().enable();
-            // Take lines only while the connection's output is below its
-            // high-water mark: a client that cannot keep up falls behind in
-            // the log instead of growing a queue, and is dropped once too far.
-            let high = socket.high_water();
-            let mut more = false;
-            if socket.connection_mut().output().len() <= high {
-                let conn = socket.connection_mut();
-                match room.take(&mut cursor, BATCH, |frame| {
-                    let _ = conn.send_shared(frame);
-                }) {
-                    Taken::Lines(left) => more = left,
-                    Taken::Lagged(n) => {
-                        missed = Some(n);
-                        return Poll::Ready(Err(Error::ConnectionClosed));
-                    }
-                }
-            }
-            // Reading writes what is queued (vectored), drives keepalive,
-            // and answers pings and closes.
-            if let Poll::Ready(r) = socket.poll_prepare(cx) {
-                return Poll::Ready(r);
-            }
-            // Writing may have made room for more lines; without room, the
-            // socket's readiness wakes this task, and so does every new line
-            // (to notice when this client has fallen out of the log).
-            let full = socket.connection_mut().output().len() > high;
-            if full {
-                if let Some(n) = room.missed(cursor) {
-                    missed = Some(n);
-                    return Poll::Ready(Err(Error::ConnectionClosed));
-                }
-            } else if more {
-                continue;
-            }
-            match appended.as_mut().poll(cx) {
-                Poll::Ready(()) => appended.set(room.appended()),
-                Poll::Pending => return Poll::Pending,
-            }
-        })
-        .await;
-        match next {
-            Ok(()) => {
-                if let Some(Event::Text(t)) = socket.connection().event() {
-                    room.broadcast(&format!("{name} says: {t}"));
-                }
-            }
-            Err(Error::ConnectionClosed) if missed.is_some() => {
-                eprintln!(
-                    "{name} is too slow ({} lines missed): disconnecting",
-                    missed.unwrap_or(0)
-                );
-                // Its socket is full: the Close frame gets a second to get
-                // through behind the queued lines, then the socket is dropped.
-                let _ = socket
-                    .connection_mut()
-                    .close(CloseCode::POLICY_VIOLATION, "too slow!");
-                let _ = tokio::time::timeout(Duration::from_secs(1), socket.flush()).await;
-                return "too slow".into();
-            }
-            Err(Error::ConnectionClosed) => return "closed".into(),
-            Err(e) => return format!("{e}"),
-        }
-    }
 }

@@ -40,6 +40,15 @@ pub struct ClientConfig {
     /// `None`.
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// The TLS config `connect` uses for `wss://` URLs (feature `rustls`):
+    /// your own roots (a private CA), a client certificate, another
+    /// verifier or provider. It is used as given: set its
+    /// `alpn_protocols` to `http/1.1` if the server wants ALPN. `None`
+    /// uses [`tls::default_client_config`](super::tls::default_client_config)
+    /// (Mozilla's roots from `webpki-roots`). The server name checked, and
+    /// sent as SNI, is the URL's host. Default: `None`.
+    #[cfg(feature = "rustls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -52,7 +61,26 @@ impl Default for ClientConfig {
             high_water: DEFAULT_HIGH_WATER,
             #[cfg(feature = "deflate")]
             deflate: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl ClientConfig {
+    /// Sets [`tls`](Self::tls): the TLS config for `wss://` URLs.
+    ///
+    /// ```
+    /// use rfc6455::adapter::{tls, ClientConfig};
+    /// use rfc6455::rustls::RootCertStore;
+    /// let roots = RootCertStore::empty(); // add your CA's certificate here
+    /// let config = ClientConfig::default().with_tls(tls::client_config(roots));
+    /// assert!(config.tls.is_some());
+    /// ```
+    pub fn with_tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self
     }
 }
 
@@ -91,6 +119,15 @@ pub struct ServerConfig {
     /// takeover either way: no compression state while idle).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// Serve TLS with this config (feature `rustls`): `accept_maybe_tls`
+    /// and `read_request_maybe_tls` run the TLS handshake before reading
+    /// the request, within [`handshake_timeout`](Self::handshake_timeout).
+    /// Build one with [`tls::server_config`](super::tls::server_config), or
+    /// with rustls' builder for client certificates. `accept`,
+    /// `accept_with` and `read_request` (plain `TcpStream`s) ignore it.
+    /// Default: `None` (plain TCP).
+    #[cfg(feature = "rustls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
@@ -103,7 +140,29 @@ impl Default for ServerConfig {
             high_water: DEFAULT_HIGH_WATER,
             #[cfg(feature = "deflate")]
             deflate: Some(crate::deflate::DeflateConfig::default()),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl ServerConfig {
+    /// Sets [`tls`](Self::tls): serve TLS with this config.
+    ///
+    /// ```no_run
+    /// use rfc6455::adapter::{tls, ServerConfig};
+    /// use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    ///
+    /// let chain = CertificateDer::pem_file_iter("cert.pem")?.collect::<Result<Vec<_>, _>>()?;
+    /// let key = PrivateKeyDer::from_pem_file("key.pem")?;
+    /// let config = ServerConfig::default().with_tls(tls::server_config(chain, key)?);
+    /// assert!(config.tls.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_tls(mut self, tls: std::sync::Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(tls);
+        self
     }
 }
 

@@ -46,14 +46,106 @@ pub enum Error {
     /// timeout. A server has answered the client with 408.
     #[error("the opening handshake timed out")]
     HandshakeTimeout,
-    /// `connect` was given a `wss://` URL; open a TLS stream and use
-    /// `connect_over`.
-    #[error("wss:// needs a TLS stream: open one and use connect_over")]
+    /// `connect` was given a `wss://` URL without the `rustls` feature:
+    /// turn the feature on (then `connect` opens `wss://` itself), or open a
+    /// TLS stream yourself and use `connect_over`.
+    #[error(
+        "wss:// needs TLS: enable the `rustls` feature of rfc6455, or open a TLS stream yourself and use connect_over"
+    )]
     TlsRequired,
+    /// TLS failed (feature `rustls`): the peer's certificate did not verify
+    /// (expired, not valid for this host name, unknown issuer, …), the peer
+    /// refused ours or sent an alert, or the TLS data was corrupt. `host` is
+    /// the server's host name as the URL gave it (client side) or the
+    /// client's address (server side); `source` is rustls' reason.
+    ///
+    /// ```
+    /// use rfc6455::adapter::Error;
+    /// use rfc6455::rustls::{CertificateError, Error as TlsError};
+    /// let e = Error::Tls {
+    ///     host: "example.com".into(),
+    ///     source: TlsError::InvalidCertificate(CertificateError::Expired),
+    /// };
+    /// assert_eq!(e.to_string(), "TLS with example.com failed: invalid peer certificate: Expired");
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[error("TLS with {host} failed: {source}")]
+    Tls {
+        /// The server's host name, or the client's address.
+        host: std::string::String,
+        /// What rustls reported.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The URL's host is not a name a TLS certificate can be checked
+    /// against (feature `rustls`). Reported before anything is sent.
+    ///
+    /// ```
+    /// let e = rfc6455::blocking::connect("wss://-chat.example/").unwrap_err();
+    /// assert!(matches!(e, rfc6455::adapter::Error::TlsServerName { .. }), "{e}");
+    /// assert_eq!(e.to_string(), "-chat.example is not a valid TLS server name: invalid dns name");
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[error("{host} is not a valid TLS server name: {source}")]
+    TlsServerName {
+        /// The host as the URL gave it.
+        host: std::string::String,
+        /// Why rustls refused it.
+        #[source]
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+    /// A `wss://` URL reached a server that answered the TLS handshake in
+    /// plaintext (feature `rustls`; typically `HTTP/1.1 400`): the port
+    /// serves `ws://`. Reported as soon as the answer arrives.
+    ///
+    /// ```
+    /// let e = rfc6455::adapter::Error::PlaintextServer { host: "localhost".into() };
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "localhost answered in plaintext, not TLS: the port serves ws://, not wss://"
+    /// );
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[error("{host} answered in plaintext, not TLS: the port serves ws://, not wss://")]
+    PlaintextServer {
+        /// The server's host name.
+        host: std::string::String,
+    },
+    /// A `ws://` URL reached a server that answered with TLS (a TLS alert
+    /// or handshake record instead of an HTTP response): the port serves
+    /// `wss://`. Reported as soon as the answer arrives.
+    ///
+    /// ```
+    /// let e = rfc6455::adapter::Error::TlsServer { host: "localhost".into() };
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "localhost answered with TLS: the port serves wss://, not ws://"
+    /// );
+    /// ```
+    #[error("{host} answered with TLS: the port serves wss://, not ws://")]
+    TlsServer {
+        /// The server's host name.
+        host: std::string::String,
+    },
     /// The connection is closed: the closing handshake completed, or it
     /// failed earlier (that error was returned then).
     #[error("the connection is closed")]
     ConnectionClosed,
+    /// hyper could not hand the connection (or the HTTP/2 stream) over
+    /// after the handshake answer (feature `hyper`).
+    #[cfg(feature = "hyper")]
+    #[error("hyper did not hand the upgraded connection over: {0}")]
+    Upgrade(#[source] ::hyper::Error),
+    /// The HTTP/2 connection or stream failed (feature `hyper`).
+    #[cfg(feature = "hyper")]
+    #[error("HTTP/2: {0}")]
+    Http2(#[from] ::h2::Error),
+    /// The HTTP/2 server did not send `SETTINGS_ENABLE_CONNECT_PROTOCOL = 1`
+    /// (RFC 8441 §3), so no WebSocket can be opened on its connection: open
+    /// it over HTTP/1.1 (feature `hyper`).
+    #[cfg(feature = "hyper")]
+    #[error("the HTTP/2 server does not accept WebSockets (no SETTINGS_ENABLE_CONNECT_PROTOCOL): use HTTP/1.1")]
+    ExtendedConnectDisabled,
 }
 
 impl Error {
@@ -107,6 +199,13 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// Whether the first bytes of an answer that is not HTTP are a TLS record
+/// header (content type 20-24, then major version 3): what a TLS server
+/// sends to a plaintext request (an alert, `15 03 0x`).
+pub(crate) fn is_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x14..=0x18, 0x03, ..])
 }
 
 /// Whether an I/O error means "try again later" rather than "gone".

@@ -6,7 +6,10 @@
 //!
 //! The loop both adapters run is the core's [`driver`](crate::driver); the
 //! opening step both take (request in, response and connection out) is
-//! [`upgrade`](crate::upgrade).
+//! [`upgrade`](crate::upgrade). With the `rustls` feature, `tls` holds the
+//! TLS configs both adapters use for `wss://` and TLS servers
+//! (`ClientConfig::tls`, `ServerConfig::tls`), and why they use the
+//! provider and roots they do.
 //!
 //! ```
 //! use std::time::Duration;
@@ -27,7 +30,10 @@
 
 mod config;
 mod error;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod tls;
 
 pub use config::{ClientConfig, ServerConfig};
-pub(crate) use error::is_retry;
 pub use error::Error;
+pub(crate) use error::{is_retry, is_tls_record};

@@ -4,11 +4,14 @@
 //! [`Connection`](crate::Connection) plus a loop that reads the stream into
 //! it, writes its output, and drives its timers with the system clock.
 //!
-//! - Client: [`connect`] (`ws://` over `TcpStream`), [`connect_over`] (any
-//!   stream the caller opened, e.g. TLS for `wss://`).
+//! - Client: [`connect`] (`ws://`, and `wss://` with the `rustls` feature,
+//!   over a [`MaybeTlsStream`]), [`connect_over`] (any stream the caller
+//!   opened).
 //! - Server: [`accept`], or [`read_request`] to inspect the request first and
 //!   then accept (choosing a subprotocol), reject with any status, or answer
-//!   plain HTTP on the same port.
+//!   plain HTTP on the same port; [`accept_maybe_tls`] /
+//!   [`read_request_maybe_tls`] for TLS in the same call (feature `rustls`,
+//!   `ServerConfig::tls`); [`accept_over`] for any stream.
 //! - [`WebSocket::split`] gives a reader and a writer for two threads.
 //!
 //! ```no_run
@@ -30,12 +33,19 @@
 //! ```
 
 mod client;
+mod maybe_tls;
 mod server;
 mod split;
 mod websocket;
 
 pub use crate::adapter::Error;
 pub use client::{connect, connect_over, connect_with, ClientConfig};
-pub use server::{accept, accept_with, read_request, read_request_over, Incoming, ServerConfig};
+pub use maybe_tls::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+pub use maybe_tls::TlsStream;
+pub use server::{
+    accept, accept_maybe_tls, accept_over, accept_with, read_request, read_request_maybe_tls,
+    read_request_over, Incoming, ServerConfig,
+};
 pub use split::{Reader, SplitTransport, Writer};
 pub use websocket::WebSocket;

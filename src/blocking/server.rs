@@ -3,8 +3,14 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
+#[cfg(feature = "rustls")]
+use std::time::Instant;
 use std::vec::Vec;
 
+use super::maybe_tls::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+use super::maybe_tls::TlsStream;
 use super::websocket::{read_head, Hooks, WebSocket};
 use crate::adapter::Error;
 pub use crate::adapter::ServerConfig;
@@ -336,7 +342,7 @@ pub fn read_request(
     if config.nodelay {
         stream.set_nodelay(true)?;
     }
-    read_request_inner(stream, config, Hooks::tcp())
+    read_request_inner(stream, config, Hooks::tcp(), config.handshake_timeout)
 }
 
 /// Reads a request from any stream (no handshake timeout unless the stream
@@ -369,18 +375,148 @@ pub fn read_request_over<S: Read + Write>(
     stream: S,
     config: &ServerConfig,
 ) -> Result<Incoming<S>, Error> {
-    read_request_inner(stream, config, Hooks::none())
+    read_request_inner(stream, config, Hooks::none(), config.handshake_timeout)
+}
+
+/// Accepts a WebSocket connection over any stream the caller opened (a TLS
+/// stream of its own, a Unix socket) in one call: [`read_request_over`],
+/// then [`Incoming::accept`] with no subprotocol. As with
+/// `read_request_over`, the handshake timeout holds only if the stream has
+/// a read timeout of its own.
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::blocking::{self, ServerConfig};
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let url = format!("ws://{}/", listener.local_addr()?);
+/// # let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+/// #     let (mut ws, _) = blocking::connect(&url)?;
+/// #     ws.send_text("hello")?;
+/// #     Ok(ws.read()?)
+/// # });
+///
+/// // Any `Read + Write`; here a TCP stream with a read timeout.
+/// let (stream, _) = listener.accept()?;
+/// stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+/// let mut ws = blocking::accept_over(stream, &ServerConfig::default())?;
+/// let msg = ws.read()?;
+/// ws.send(&msg)?;
+/// # assert_eq!(client.join().unwrap()?, msg);
+/// # Ok::<(), blocking::Error>(())
+/// ```
+pub fn accept_over<S: Read + Write>(
+    stream: S,
+    config: &ServerConfig,
+) -> Result<WebSocket<S>, Error> {
+    read_request_over(stream, config)?.accept(&Accept::new())
+}
+
+/// Accepts a WebSocket connection on a TCP stream, over TLS when
+/// `ServerConfig::tls` is set (feature `rustls`), in one call: the TLS
+/// handshake, then the request, read and answered as by [`accept_with`],
+/// all within [`ServerConfig::handshake_timeout`]. Without a TLS config
+/// the stream stays plain TCP: one code path for a server whose TLS is
+/// an option. A TLS handshake that fails returns `Error::Tls`, naming the
+/// client's address and rustls' reason.
+///
+/// ```
+/// use std::net::TcpListener;
+/// use rfc6455::blocking::{self, ServerConfig};
+///
+/// // `config.tls = Some(...)` (feature `rustls`) makes this a wss:// server.
+/// let config = ServerConfig::default();
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let url = format!("ws://{}/", listener.local_addr()?);
+/// let client = std::thread::spawn(move || -> Result<_, blocking::Error> {
+///     let (mut ws, _) = blocking::connect(&url)?;
+///     ws.send_text("hello")?;
+///     Ok(ws.read()?)
+/// });
+///
+/// let (tcp, _) = listener.accept()?;
+/// let mut ws = blocking::accept_maybe_tls(tcp, &config)?;
+/// assert!(!ws.get_ref().is_tls());
+/// let msg = ws.read()?;
+/// ws.send(&msg)?;
+/// assert_eq!(client.join().unwrap()?, msg);
+/// # Ok::<(), blocking::Error>(())
+/// ```
+pub fn accept_maybe_tls(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    read_request_maybe_tls(stream, config)?.accept(&Accept::new())
+}
+
+/// Reads a request from a TCP stream, over TLS when `ServerConfig::tls`
+/// is set (feature `rustls`), and hands it to the application to decide
+/// (see [`Incoming`]): one port for `https://` pages and `wss://`. The TLS
+/// handshake and the request head share
+/// [`ServerConfig::handshake_timeout`]; errors are those of
+/// [`read_request`], and `Error::Tls` for a TLS handshake that fails.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::{TcpListener, TcpStream};
+/// use rfc6455::blocking::{self, ServerConfig};
+/// use rfc6455::handshake::Accept;
+///
+/// let config = ServerConfig::default(); // with `tls` set: https:// and wss://
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let mut browser = TcpStream::connect(listener.local_addr()?)?;
+/// browser.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")?;
+///
+/// let (tcp, _) = listener.accept()?;
+/// let incoming = blocking::read_request_maybe_tls(tcp, &config)?;
+/// if incoming.request().is_upgrade() {
+///     incoming.accept(&Accept::new())?.send_text("hello")?;
+/// } else {
+///     incoming.respond(200, "text/html", b"<p>the page</p>")?;
+/// }
+/// let mut answer = String::new();
+/// browser.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// # Ok::<(), blocking::Error>(())
+/// ```
+pub fn read_request_maybe_tls(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<Incoming<MaybeTlsStream>, Error> {
+    if config.nodelay {
+        stream.set_nodelay(true)?;
+    }
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = &config.tls {
+        let start = Instant::now();
+        let deadline = config.handshake_timeout.map(|t| start + t);
+        let stream = TlsStream::accept(stream, std::sync::Arc::clone(tls), deadline)?;
+        let left = config.handshake_timeout.map(|t| {
+            t.saturating_sub(start.elapsed())
+                .max(Duration::from_millis(1))
+        });
+        return read_request_inner(
+            MaybeTlsStream::Rustls(stream),
+            config,
+            Hooks::maybe_tls(),
+            left,
+        );
+    }
+    read_request_inner(
+        MaybeTlsStream::Plain(stream),
+        config,
+        Hooks::maybe_tls(),
+        config.handshake_timeout,
+    )
 }
 
 fn read_request_inner<S: Read + Write>(
     mut stream: S,
     config: &ServerConfig,
     hooks: Hooks<S>,
+    timeout: Option<Duration>,
 ) -> Result<Incoming<S>, Error> {
     let mut hs = ServerHandshake::new(config.limits);
-    let read = read_head(&mut stream, &hooks, config.handshake_timeout, |bytes| {
-        Ok(hs.feed(bytes)?)
-    });
+    let read = read_head(&mut stream, &hooks, timeout, |bytes| Ok(hs.feed(bytes)?));
     let (request, leftover) = match read {
         Ok(head) => head,
         Err(Error::Handshake(e)) => {

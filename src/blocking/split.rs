@@ -130,7 +130,12 @@ where
             }
         }
         let WriteSide { stream, buf } = &mut *out;
-        if let Err(e) = (&**stream).write_all(buf) {
+        // The stream's flush too: a TLS stream may hold records the socket
+        // did not take (a write timeout), which go now or with the next call.
+        if let Err(e) = (&**stream)
+            .write_all(buf)
+            .and_then(|()| (&**stream).flush())
+        {
             if !is_retry(&e) {
                 // The reader still delivers what the peer sent (its Close).
                 let mut st = lock(&self.state);

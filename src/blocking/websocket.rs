@@ -154,6 +154,10 @@ pub struct WebSocket<S> {
     hooks: Hooks<S>,
     user_read_timeout: Option<Duration>,
     driver: Driver,
+    /// The stream's own flush could not finish (a TLS stream holding
+    /// records a non-blocking socket has not taken): it is finished before
+    /// anything else is flushed, and before a read waits for the peer.
+    stream_unflushed: bool,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
@@ -224,6 +228,7 @@ impl<S: Read + Write> WebSocket<S> {
             hooks,
             user_read_timeout: None,
             driver: Driver::new(),
+            stream_unflushed: false,
         }
     }
 
@@ -374,7 +379,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// # });
     /// let (ws, _) = rfc6455::blocking::connect(&url)?;
     ///
-    /// let server = ws.get_ref().peer_addr()?;
+    /// // A `MaybeTlsStream`, and the `TcpStream` under it (TLS or not).
+    /// let server = ws.get_ref().get_ref().peer_addr()?;
     /// assert_eq!(format!("ws://{server}/"), url);
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
@@ -396,8 +402,8 @@ impl<S: Read + Write> WebSocket<S> {
     /// # });
     /// let (mut ws, _) = rfc6455::blocking::connect(&url)?;
     ///
-    /// ws.get_mut().set_nodelay(false)?; // socket options, not bytes
-    /// assert!(!ws.get_ref().nodelay()?);
+    /// ws.get_mut().get_ref().set_nodelay(false)?; // socket options, not bytes
+    /// assert!(!ws.get_ref().get_ref().nodelay()?);
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut S {
@@ -409,22 +415,21 @@ impl<S: Read + Write> WebSocket<S> {
     /// ```
     /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// # let url = format!("ws://{}/", listener.local_addr()?);
-    /// # std::thread::spawn(move || -> Result<(), rfc6455::blocking::Error> {
-    /// #     let mut ws = rfc6455::blocking::accept(listener.accept()?.0)?;
-    /// #     while let Ok(msg) = ws.read() {
-    /// #         if msg.is_data() { ws.send(&msg)?; }
-    /// #     }
-    /// #     Ok(())
+    /// # let client = std::thread::spawn(move || -> Result<_, rfc6455::blocking::Error> {
+    /// #     let (mut ws, _) = rfc6455::blocking::connect(&url)?;
+    /// #     ws.send_text("still open")?;
+    /// #     Ok(ws.read()?)
     /// # });
     /// use rfc6455::blocking::WebSocket;
-    /// let (ws, _) = rfc6455::blocking::connect(&url)?;
+    /// let ws = rfc6455::blocking::accept(listener.accept()?.0)?;
     ///
     /// let (stream, conn) = ws.into_parts();
     /// assert_eq!(conn.state(), rfc6455::State::Open);
     /// // ... and back together, e.g. after moving them to another thread.
     /// let mut ws = WebSocket::from_tcp(stream, conn);
-    /// ws.send_text("still open")?;
-    /// assert_eq!(ws.read()?, "still open".into());
+    /// let msg = ws.read()?;
+    /// ws.send(&msg)?;
+    /// # assert_eq!(client.join().unwrap()?, "still open".into());
     /// # Ok::<(), rfc6455::blocking::Error>(())
     /// ```
     pub fn into_parts(self) -> (S, Connection) {
@@ -530,7 +535,15 @@ impl<S: Read + Write> WebSocket<S> {
                 },
                 ReadStep::Shutdown => self.shutdown(),
                 ReadStep::Closed => return Err(Error::ConnectionClosed),
-                ReadStep::Read { deadline } => self.fill(deadline)?,
+                ReadStep::Read { deadline } => {
+                    if self.stream_unflushed {
+                        match self.flush() {
+                            Err(Error::Io(e)) if is_retry(&e) => {}
+                            other => other?,
+                        }
+                    }
+                    self.fill(deadline)?
+                }
             }
         }
     }
@@ -602,9 +615,17 @@ impl<S: Read + Write> WebSocket<S> {
     /// ```
     pub fn flush(&mut self) -> Result<(), Error> {
         loop {
-            match self.driver.poll_flush(&mut self.conn) {
+            let step = match self.stream_unflushed {
+                true => FlushStep::Flush,
+                false => self.driver.poll_flush(&mut self.conn),
+            };
+            match step {
                 FlushStep::Write => self.write_some()?,
-                FlushStep::Flush => self.stream.flush()?,
+                FlushStep::Flush => {
+                    let flushed = self.stream.flush();
+                    self.stream_unflushed = flushed.as_ref().is_err_and(is_retry);
+                    flushed?
+                }
                 FlushStep::Shutdown => self.shutdown(),
                 FlushStep::Done => return Ok(()),
             }

@@ -11,7 +11,9 @@ use std::vec::Vec;
 
 use super::{DeflateConfig, Negotiated, ParamError};
 use crate::connection::Connection;
-use crate::handshake::{self, Accept, ClientOptions, HandshakeError, Request, Response};
+use crate::handshake::{
+    self, Accept, ClientOptions, HandshakeError, Headers, Response, ResponseParts,
+};
 
 /// Client side: the request's options with the permessage-deflate offer
 /// added, and what was offered.
@@ -74,6 +76,13 @@ impl Required {
         handshake::reject(400, &[], b"permessage-deflate is required\n")
     }
 
+    /// The same 400, as a status and fields (hyper, HTTP/2).
+    pub(crate) fn response_parts(&self) -> ResponseParts {
+        let mut parts = ResponseParts::new(400);
+        parts.body = b"permessage-deflate is required\n".to_vec();
+        parts
+    }
+
     /// The error the adapter reports.
     pub(crate) fn error(&self) -> ParamError {
         ParamError::Required
@@ -89,7 +98,7 @@ impl ServerAnswer {
     /// when compression is required.
     pub(crate) fn negotiate(
         deflate: Option<&DeflateConfig>,
-        request: &Request,
+        request: &Headers,
         accept: &Accept<'_>,
     ) -> Result<Option<ServerAnswer>, Required> {
         let Some(d) = deflate else {

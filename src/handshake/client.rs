@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use super::accept::{accept_key, encode_key};
 use super::error::HandshakeError;
 use super::head::{HeadReader, Kind, Limits};
-use super::headers::{self, is_token, ExtEvent};
+use super::headers::{self, is_token, ExtEvent, Headers};
 use super::response::Response;
 use super::uri::Uri;
 use super::write::{check_headers, check_value, push_header};
@@ -188,23 +188,7 @@ impl ClientHandshake {
         options: &ClientOptions,
         keys: &mut dyn KeySource,
     ) -> Result<ClientHandshake, HandshakeError> {
-        if let Some(o) = &options.origin {
-            check_value(o)?;
-        }
-        if options.subprotocols.iter().any(|p| !is_token(p.as_bytes())) {
-            return Err(HandshakeError::InvalidHeader);
-        }
-        let mut extension_names = Vec::new();
-        if let Some(e) = &options.extensions {
-            check_value(e)?;
-            headers::parse_extensions(e.as_bytes(), |ev| {
-                if let ExtEvent::Ext(name) = ev {
-                    extension_names.push(String::from(name));
-                }
-            })
-            .map_err(|_| HandshakeError::MalformedExtensions)?;
-        }
-        check_headers(&options.headers)?;
+        let extension_names = check_options(options)?;
 
         let mut nonce = [0u8; 16];
         keys.fill(&mut nonce);
@@ -219,26 +203,7 @@ impl ClientHandshake {
         push_header(&mut out, "Host", &host);
         out.extend_from_slice(b"Upgrade: websocket\r\nConnection: Upgrade\r\n");
         push_header(&mut out, "Sec-WebSocket-Key", key_str);
-        out.extend_from_slice(b"Sec-WebSocket-Version: 13\r\n");
-        if let Some(o) = &options.origin {
-            push_header(&mut out, "Origin", o);
-        }
-        if !options.subprotocols.is_empty() {
-            out.extend_from_slice(b"Sec-WebSocket-Protocol: ");
-            for (i, p) in options.subprotocols.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                out.extend_from_slice(p.as_bytes());
-            }
-            out.extend_from_slice(b"\r\n");
-        }
-        if let Some(e) = &options.extensions {
-            push_header(&mut out, "Sec-WebSocket-Extensions", e);
-        }
-        for (n, v) in &options.headers {
-            push_header(&mut out, n, v);
-        }
+        offer_headers(options, |n, v| push_header(&mut out, n, v));
         out.extend_from_slice(b"\r\n");
 
         Ok(ClientHandshake {
@@ -297,16 +262,7 @@ impl ClientHandshake {
         let read = self
             .reader
             .feed(input, Kind::Response)
-            .map_err(|e| match e {
-                HandshakeError::HeadTooLarge { limit } => {
-                    HandshakeError::ResponseTooLarge { limit }
-                }
-                HandshakeError::TooManyHeaders { limit } => {
-                    HandshakeError::ResponseTooManyHeaders { limit }
-                }
-                HandshakeError::MalformedHead(e) => HandshakeError::MalformedResponse(e),
-                e => e,
-            })?;
+            .map_err(as_response_error)?;
         let Some((p, used)) = read else {
             return Ok(None);
         };
@@ -341,34 +297,7 @@ impl ClientHandshake {
             }
             Some(_) => {}
         }
-        let mut ok = Ok(());
-        for value in h.get_all("sec-websocket-extensions") {
-            headers::parse_extensions(value, |ev| {
-                if let ExtEvent::Ext(name) = ev {
-                    if ok.is_ok()
-                        && !self
-                            .extension_names
-                            .iter()
-                            .any(|o| o.eq_ignore_ascii_case(name))
-                    {
-                        ok = Err(HandshakeError::ExtensionNotOffered(String::from(name)));
-                    }
-                }
-            })
-            .map_err(|_| HandshakeError::MalformedResponseExtensions)?;
-        }
-        ok?;
-        let mut protocols = h.get_all("sec-websocket-protocol");
-        if let Some(p) = protocols.next() {
-            // Sec-WebSocket-Protocol-Server = token (RFC 6455 §4.3).
-            if protocols.next().is_some()
-                || !is_token(p)
-                || !self.subprotocols.iter().any(|o| o.as_bytes() == p)
-            {
-                return Err(HandshakeError::ResponseSubprotocol);
-            }
-        }
-        Ok(())
+        check_agreed(h, &self.extension_names, &self.subprotocols)
     }
 
     /// How many times the HTTP parser has run (at most once).
@@ -377,4 +306,95 @@ impl ClientHandshake {
     pub fn parse_calls(&self) -> usize {
         self.reader.parses()
     }
+}
+
+/// A head-reading error, said of the server's response instead of a
+/// request.
+pub(crate) fn as_response_error(e: HandshakeError) -> HandshakeError {
+    match e {
+        HandshakeError::HeadTooLarge { limit } => HandshakeError::ResponseTooLarge { limit },
+        HandshakeError::TooManyHeaders { limit } => {
+            HandshakeError::ResponseTooManyHeaders { limit }
+        }
+        HandshakeError::MalformedHead(e) => HandshakeError::MalformedResponse(e),
+        e => e,
+    }
+}
+
+/// Checks what a client is about to offer (RFC 6455 §4.1 items 8-12, in
+/// either form of the request): an `Origin` and extra headers that cannot
+/// inject a line, subprotocols that are tokens, an extension offer that
+/// parses. Returns the names of the offered extensions.
+pub(crate) fn check_options(options: &ClientOptions) -> Result<Vec<String>, HandshakeError> {
+    if let Some(o) = &options.origin {
+        check_value(o)?;
+    }
+    if options.subprotocols.iter().any(|p| !is_token(p.as_bytes())) {
+        return Err(HandshakeError::InvalidHeader);
+    }
+    let mut extension_names = Vec::new();
+    if let Some(e) = &options.extensions {
+        check_value(e)?;
+        headers::parse_extensions(e.as_bytes(), |ev| {
+            if let ExtEvent::Ext(name) = ev {
+                extension_names.push(String::from(name));
+            }
+        })
+        .map_err(|_| HandshakeError::MalformedExtensions)?;
+    }
+    check_headers(&options.headers)?;
+    Ok(extension_names)
+}
+
+/// The header fields of a client's offer, in order, in either form of the
+/// request: `Sec-WebSocket-Version: 13`, then `Origin`,
+/// `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions` and the extra
+/// headers when given.
+pub(crate) fn offer_headers(options: &ClientOptions, mut push: impl FnMut(&str, &str)) {
+    push("Sec-WebSocket-Version", "13");
+    if let Some(o) = &options.origin {
+        push("Origin", o);
+    }
+    if !options.subprotocols.is_empty() {
+        push("Sec-WebSocket-Protocol", &options.subprotocols.join(", "));
+    }
+    if let Some(e) = &options.extensions {
+        push("Sec-WebSocket-Extensions", e);
+    }
+    for (n, v) in &options.headers {
+        push(n, v);
+    }
+}
+
+/// Checks what the server agreed to, in either form of the response: only
+/// extensions that were offered (RFC 6455 §4.1, validation item 5), and at
+/// most one subprotocol, one that was offered (item 6).
+pub(crate) fn check_agreed(
+    h: &Headers,
+    extension_names: &[String],
+    subprotocols: &[String],
+) -> Result<(), HandshakeError> {
+    let mut ok = Ok(());
+    for value in h.get_all("sec-websocket-extensions") {
+        headers::parse_extensions(value, |ev| {
+            if let ExtEvent::Ext(name) = ev {
+                if ok.is_ok() && !extension_names.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+                    ok = Err(HandshakeError::ExtensionNotOffered(String::from(name)));
+                }
+            }
+        })
+        .map_err(|_| HandshakeError::MalformedResponseExtensions)?;
+    }
+    ok?;
+    let mut protocols = h.get_all("sec-websocket-protocol");
+    if let Some(p) = protocols.next() {
+        // Sec-WebSocket-Protocol-Server = token (RFC 6455 §4.3).
+        if protocols.next().is_some()
+            || !is_token(p)
+            || !subprotocols.iter().any(|o| o.as_bytes() == p)
+        {
+            return Err(HandshakeError::ResponseSubprotocol);
+        }
+    }
+    Ok(())
 }

@@ -106,6 +106,36 @@ pub enum HandshakeError {
     #[error("malformed Sec-WebSocket-Extensions header")]
     MalformedExtensions,
 
+    // ----- server: validating an HTTP/2 extended CONNECT (RFC 8441 §4, §5) -----
+    /// An HTTP/2 request for a WebSocket that is not a `CONNECT` (RFC 8441
+    /// §4). Response: 400.
+    #[error("the HTTP/2 WebSocket request method must be CONNECT")]
+    MethodNotConnect,
+    /// A `CONNECT` without a `:protocol` pseudo-header field: a plain
+    /// tunnel request, not the extended CONNECT of RFC 8441 §4.
+    /// Response: 400.
+    #[error("CONNECT request without a :protocol pseudo-header field")]
+    MissingProtocol,
+    /// An extended CONNECT whose `:protocol` is not `websocket` (RFC 8441
+    /// §5). Response: 501 (RFC 9220 §3: an unknown or unsupported
+    /// protocol).
+    #[error("extended CONNECT for protocol {0:?}, not websocket")]
+    UnsupportedProtocol(String),
+    /// An extended CONNECT without `:scheme`, `:path` or `:authority`
+    /// (RFC 8441 §4 requires all three with `:protocol`; RFC 9113 §8.3.1).
+    /// Response: 400.
+    #[error("extended CONNECT without the {0} pseudo-header field")]
+    MissingPseudoHeader(&'static str),
+    /// `:scheme` is neither `http` nor `https` (RFC 8441 §5: `http` for
+    /// `ws`, `https` for `wss`). Response: 400.
+    #[error(":scheme must be http or https")]
+    InvalidScheme,
+    /// An HTTP/2 request carrying `Connection`, `Upgrade` or another
+    /// connection-specific field (RFC 8441 §5: they "MUST NOT be included";
+    /// RFC 9113 §8.2.2). Response: 400.
+    #[error("connection-specific header field in an HTTP/2 request")]
+    ConnectionSpecificHeader,
+
     // ----- application mistakes (no response) -----
     /// The application chose a subprotocol that the client did not offer
     /// (RFC 6455 §4.2.2 item 5.4).
@@ -209,8 +239,38 @@ impl HandshakeError {
             | MissingKey
             | InvalidKey
             | MalformedSubprotocols
-            | MalformedExtensions => Some(400),
+            | MalformedExtensions
+            | MethodNotConnect
+            | MissingProtocol
+            | MissingPseudoHeader(_)
+            | InvalidScheme
+            | ConnectionSpecificHeader => Some(400),
+            UnsupportedProtocol(_) => Some(501),
             _ => None,
+        }
+    }
+
+    /// The HTTP status for this error when the request came as an HTTP/2
+    /// extended CONNECT ([`ConnectRequest`](super::ConnectRequest)), or
+    /// `None` as for [`http_status`](Self::http_status).
+    ///
+    /// The same as [`http_status`](Self::http_status) but for a missing or
+    /// unsupported `Sec-WebSocket-Version`: 400 instead of 426, because a
+    /// 426 must carry an `Upgrade` field (RFC 9110 §15.5.22) that HTTP/2
+    /// forbids (RFC 9113 §8.2.2); RFC 6455 §4.4 asks for "an appropriate
+    /// HTTP error code" with `Sec-WebSocket-Version: 13`, which the answer
+    /// keeps.
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), Some(426));
+    /// assert_eq!(HandshakeError::UnsupportedVersion.h2_status(), Some(400));
+    /// assert_eq!(HandshakeError::UnsupportedProtocol("mqtt".into()).h2_status(), Some(501));
+    /// ```
+    pub fn h2_status(&self) -> Option<u16> {
+        match self.http_status()? {
+            426 => Some(400),
+            status => Some(status),
         }
     }
 }

@@ -7,6 +7,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::error::HandshakeError;
+use super::head::Limits;
+
 /// A byte range into a head buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Span {
@@ -54,6 +57,9 @@ impl Span {
 pub struct Headers {
     buf: Vec<u8>,
     fields: Vec<(Span, Span)>,
+    /// Whether `buf` is a head as received (see [`raw`](Self::raw)), not
+    /// fields given as parts by an HTTP server that parsed the head itself.
+    received: bool,
 }
 
 impl fmt::Debug for Headers {
@@ -68,11 +74,16 @@ impl fmt::Debug for Headers {
 
 impl Headers {
     pub(crate) fn new(buf: Vec<u8>, fields: Vec<(Span, Span)>) -> Self {
-        Headers { buf, fields }
+        Headers {
+            buf,
+            fields,
+            received: true,
+        }
     }
 
     /// The whole head (request or status line, headers, blank line) as
-    /// received.
+    /// received; empty for a request or response given as parts
+    /// ([`Request::from_parts`](super::Request::from_parts), HTTP/2).
     ///
     /// ```
     /// # use rfc6455::handshake::{Limits, ServerHandshake};
@@ -87,7 +98,11 @@ impl Headers {
     /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
     /// ```
     pub fn raw(&self) -> &[u8] {
-        &self.buf
+        if self.received {
+            &self.buf
+        } else {
+            &[]
+        }
     }
 
     pub(crate) fn span(&self, s: Span) -> &[u8] {
@@ -239,6 +254,160 @@ impl Headers {
             .flat_map(list_items)
             .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
     }
+}
+
+/// What requests of both forms (HTTP/1.1 upgrade, HTTP/2 extended
+/// CONNECT) read from their header fields in the same way.
+impl Headers {
+    /// The offered subprotocols (RFC 6455 §4.2.1 item 8).
+    pub(crate) fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
+        self.get_all("sec-websocket-protocol")
+            .flat_map(list_items)
+            .filter_map(|s| core::str::from_utf8(s).ok())
+    }
+
+    /// The offered (or, in a response, agreed) extensions (RFC 6455 §9.1).
+    pub(crate) fn extensions(&self) -> Result<Vec<Extension<'_>>, BadExtensions> {
+        collect_extensions(self)
+    }
+}
+
+/// One header field as an HTTP library hands it over: a `(name, value)`
+/// pair, or a reference to one, of anything that is bytes (`&str`,
+/// `String`, `http::HeaderName`/`HeaderValue`, ...). What
+/// [`Request::from_parts`](super::Request::from_parts) and the HTTP/2
+/// handshake take.
+///
+/// ```
+/// use rfc6455::handshake::HeaderField;
+/// let owned = (String::from("origin"), String::from("https://example.com"));
+/// assert_eq!(owned.name(), b"origin");
+/// assert_eq!((&owned).value(), b"https://example.com");
+/// assert_eq!(("host", b"example.com").value(), b"example.com");
+/// ```
+pub trait HeaderField {
+    /// The field's name.
+    fn name(&self) -> &[u8];
+    /// The field's value.
+    fn value(&self) -> &[u8];
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> HeaderField for (N, V) {
+    fn name(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> HeaderField for &(N, V) {
+    fn name(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn value(&self) -> &[u8] {
+        self.1.as_ref()
+    }
+}
+
+/// Builds [`Headers`] from fields an HTTP server has already parsed (no
+/// head to re-read), holding them to what reading a head would: names are
+/// tokens, values hold no control bytes but HTAB (RFC 9110 §5.5), at most
+/// [`Limits::max_headers`] fields, and at most [`Limits::max_head_bytes`]
+/// bytes as the same head would take in HTTP/1.1.
+pub(crate) struct PartsBuilder {
+    buf: Vec<u8>,
+    fields: Vec<(Span, Span)>,
+    size: usize,
+    limits: Limits,
+}
+
+impl PartsBuilder {
+    /// A builder whose start line (or pseudo-header fields) takes
+    /// `start_line` bytes.
+    pub(crate) fn new(limits: Limits, start_line: usize) -> Self {
+        PartsBuilder {
+            buf: Vec::new(),
+            fields: Vec::new(),
+            size: start_line + 2,
+            limits,
+        }
+    }
+
+    /// Stores `bytes` (a method, target or pseudo-header value) and returns
+    /// where.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Span {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(bytes);
+        Span {
+            start,
+            end: self.buf.len(),
+        }
+    }
+
+    /// Adds every field of `fields`.
+    pub(crate) fn fields<F: HeaderField>(
+        &mut self,
+        fields: impl IntoIterator<Item = F>,
+    ) -> Result<(), HandshakeError> {
+        for f in fields {
+            self.field(f.name(), f.value())?;
+        }
+        Ok(())
+    }
+
+    /// Adds one header field.
+    fn field(&mut self, name: &[u8], value: &[u8]) -> Result<(), HandshakeError> {
+        if !is_token(name) {
+            return Err(HandshakeError::MalformedHead(httparse::Error::HeaderName));
+        }
+        if !value_is_valid(value) {
+            return Err(HandshakeError::MalformedHead(httparse::Error::HeaderValue));
+        }
+        if self.fields.len() == self.limits.max_headers {
+            return Err(HandshakeError::TooManyHeaders {
+                limit: self.limits.max_headers,
+            });
+        }
+        self.size += name.len() + value.len() + 4;
+        self.check_size()?;
+        let name = self.push(name);
+        let value = self.push(value);
+        self.fields.push((name, value));
+        Ok(())
+    }
+
+    /// Fails once the head would exceed its size limit.
+    pub(crate) fn check_size(&self) -> Result<(), HandshakeError> {
+        if self.size > self.limits.max_head_bytes {
+            return Err(HandshakeError::HeadTooLarge {
+                limit: self.limits.max_head_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Headers {
+        Headers {
+            buf: self.buf,
+            fields: self.fields,
+            received: false,
+        }
+    }
+}
+
+/// A field value as a head may carry it: HTAB, SP, visible ASCII and
+/// obs-text (RFC 9110 §5.5), the bytes the head parser accepts.
+fn value_is_valid(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// A method, target or pseudo-header value as a start line may carry it:
+/// not empty, no white space or control bytes.
+pub(crate) fn word_is_valid(word: &[u8]) -> bool {
+    !word.is_empty() && word.iter().all(|&b| b > 0x20 && b != 0x7f)
 }
 
 /// Optional whitespace (RFC 7230 §3.2.3).

@@ -15,6 +15,16 @@
 //!   the request (RFC 6455 §4.1), and [`ClientHandshake::feed`] validates the
 //!   server's response.
 //!
+//! * HTTP/2 (RFC 8441): [`ConnectRequest`] and [`ClientConnect`], the
+//!   extended CONNECT, both roles, taking and giving header fields instead
+//!   of bytes (an example on [`ConnectRequest`]); their checks are the
+//!   ones above, shared.
+//! * Another HTTP server that has parsed the head already:
+//!   [`Request::from_parts`] builds the same [`Request`] from its method,
+//!   target and fields, and [`Request::accept_parts`] /
+//!   [`HandshakeError::response_parts`] answer it as a status and fields
+//!   ([`ResponseParts`]).
+//!
 //! Bytes that follow a head in the same input (frames pipelined behind the
 //! handshake) are never consumed: `input[n..]` belongs to the connection.
 //!
@@ -58,6 +68,7 @@
 mod accept;
 mod client;
 mod error;
+mod h2;
 mod head;
 mod headers;
 mod request;
@@ -69,10 +80,11 @@ mod write;
 pub use accept::{accept_key, GUID};
 pub use client::{ClientHandshake, ClientOptions};
 pub use error::{HandshakeError, UriError};
+pub use h2::{ClientConnect, ConnectRequest, PseudoHeaders};
 pub use head::Limits;
-pub use headers::{Extension, ExtensionParam, Headers};
+pub use headers::{Extension, ExtensionParam, HeaderField, Headers};
 pub use request::{Accept, Request};
 pub use response::Response;
 pub use server::{http_response, reject, ServerHandshake};
 pub use uri::Uri;
-pub use write::reason_phrase;
+pub use write::{reason_phrase, ResponseParts};

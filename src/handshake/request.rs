@@ -6,8 +6,11 @@ use alloc::vec::Vec;
 
 use super::accept::{accept_key, key_is_valid};
 use super::error::HandshakeError;
-use super::headers::{self, is_token, list_items, Extension, Headers, Span};
-use super::write::{check_headers, check_value, push_header};
+use super::head::Limits;
+use super::headers::{
+    self, is_token, list_items, word_is_valid, Extension, HeaderField, Headers, PartsBuilder, Span,
+};
+use super::write::{check_headers, check_value, push_header, ResponseParts};
 
 /// A parsed HTTP request head, possibly a WebSocket opening handshake.
 ///
@@ -48,6 +51,76 @@ fn utf8(b: &[u8]) -> &str {
 }
 
 impl Request {
+    /// A request whose head an HTTP server (hyper, say) has already parsed:
+    /// its method, request target as sent (`/chat?room=1`), minor HTTP
+    /// version (`1` for HTTP/1.1) and header fields, copied as they are,
+    /// without writing or parsing a head.
+    ///
+    /// The result is the request [`ServerHandshake::feed`](super::ServerHandshake::feed)
+    /// would have returned for the same head, held to the same `limits`
+    /// and syntax: a method that is not a token or a target with white
+    /// space or control bytes ([`HandshakeError::MalformedHead`]), a header
+    /// name that is not a token or a value with a control byte (the same),
+    /// too many fields ([`HandshakeError::TooManyHeaders`]), a head longer
+    /// than `limits.max_head_bytes` as HTTP/1.1 would write it
+    /// ([`HandshakeError::HeadTooLarge`]). Each error has its
+    /// [`response`](HandshakeError::response). [`validate`](Self::validate)
+    /// and [`accept`](Self::accept) then check it exactly as for a head read
+    /// from bytes.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{Accept, HandshakeError, Limits, Request};
+    ///
+    /// let fields = [
+    ///     ("host", "example.com"),
+    ///     ("upgrade", "websocket"),
+    ///     ("connection", "Upgrade"),
+    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("sec-websocket-version", "13"),
+    /// ];
+    /// let request = Request::from_parts("GET", "/chat", 1, fields, Limits::default())?;
+    /// assert_eq!((request.path(), request.host()), ("/chat", Some("example.com")));
+    /// let parts = request.accept_parts(&Accept::new())?;
+    /// assert_eq!(parts.header("Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    ///
+    /// // The same refusals as for a head read from bytes.
+    /// let request = Request::from_parts("GET", "/chat", 1, &fields[..4], Limits::default())?;
+    /// assert!(matches!(request.validate(), Err(HandshakeError::MissingVersion)));
+    /// # Ok::<(), HandshakeError>(())
+    /// ```
+    pub fn from_parts<F>(
+        method: &str,
+        target: &str,
+        version: u8,
+        headers: impl IntoIterator<Item = F>,
+        limits: Limits,
+    ) -> Result<Request, HandshakeError>
+    where
+        F: HeaderField,
+    {
+        if !is_token(method.as_bytes()) {
+            return Err(HandshakeError::MalformedHead(httparse::Error::Token));
+        }
+        if !word_is_valid(target.as_bytes()) {
+            return Err(HandshakeError::MalformedHead(httparse::Error::Token));
+        }
+        if version > 1 {
+            return Err(HandshakeError::MalformedHead(httparse::Error::Version));
+        }
+        // `METHOD target HTTP/1.1\r\n`
+        let mut parts = PartsBuilder::new(limits, method.len() + target.len() + 12);
+        parts.check_size()?;
+        let method = parts.push(method.as_bytes());
+        let target = parts.push(target.as_bytes());
+        parts.fields(headers)?;
+        Ok(Request {
+            headers: parts.finish(),
+            method,
+            target,
+            version,
+        })
+    }
+
     /// The method, e.g. `GET`.
     ///
     /// ```
@@ -287,10 +360,7 @@ impl Request {
     /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
     /// ```
     pub fn subprotocols(&self) -> impl Iterator<Item = &str> + '_ {
-        self.headers
-            .get_all("sec-websocket-protocol")
-            .flat_map(list_items)
-            .filter_map(|s| core::str::from_utf8(s).ok())
+        self.headers.subprotocols()
     }
 
     /// The offered extensions (RFC 6455 §9.1), from every
@@ -309,7 +379,9 @@ impl Request {
     /// assert_eq!(ext[1].name, "x-foo");
     /// ```
     pub fn extensions(&self) -> Result<Vec<Extension<'_>>, HandshakeError> {
-        headers::collect_extensions(&self.headers).map_err(|_| HandshakeError::MalformedExtensions)
+        self.headers
+            .extensions()
+            .map_err(|_| HandshakeError::MalformedExtensions)
     }
 
     /// Whether the request asks for a WebSocket upgrade at all: its `Upgrade`
@@ -364,62 +436,21 @@ impl Request {
         if !target_is_valid(self.headers.span(self.target)) {
             return Err(HandshakeError::InvalidTarget);
         }
-        let (mut host, mut upgrade, mut connection) = (false, false, false);
-        let mut key: Option<&[u8]> = None;
-        let mut keys = 0usize;
-        let (mut version, mut bad_version) = (false, false);
-        let (mut bad_protocols, mut bad_extensions) = (false, false);
-        for (name, value) in self.headers.fields() {
-            let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-            match name.len() {
-                4 if is("host") => host = true,
-                7 if is("upgrade") => upgrade |= has_token(value, b"websocket"),
-                10 if is("connection") => connection |= has_token(value, b"upgrade"),
-                17 if is("sec-websocket-key") => {
-                    key = Some(value);
-                    keys += 1;
-                }
-                21 if is("sec-websocket-version") => {
-                    version = true;
-                    bad_version |= value != b"13";
-                }
-                22 if is("sec-websocket-protocol") => {
-                    bad_protocols |= !value
-                        .split(|&b| b == b',')
-                        .map(|s| s.trim_ascii())
-                        .all(|s| s.is_empty() || is_token(s));
-                }
-                24 if is("sec-websocket-extensions") => {
-                    bad_extensions |= headers::parse_extensions(value, |_| {}).is_err();
-                }
-                _ => {}
-            }
-        }
-        if !host {
+        let scan = FieldScan::new(&self.headers);
+        if !scan.host {
             return Err(HandshakeError::MissingHost);
         }
-        if !upgrade {
+        if !scan.upgrade {
             return Err(HandshakeError::UpgradeNotWebSocket);
         }
-        if !connection {
+        if !scan.connection {
             return Err(HandshakeError::ConnectionNotUpgrade);
         }
-        let key = key.ok_or(HandshakeError::MissingKey)?;
-        if keys != 1 || !key_is_valid(key) {
+        let key = scan.key.ok_or(HandshakeError::MissingKey)?;
+        if scan.keys != 1 || !key_is_valid(key) {
             return Err(HandshakeError::InvalidKey);
         }
-        if !version {
-            return Err(HandshakeError::MissingVersion);
-        }
-        if bad_version {
-            return Err(HandshakeError::UnsupportedVersion);
-        }
-        if bad_protocols {
-            return Err(HandshakeError::MalformedSubprotocols);
-        }
-        if bad_extensions {
-            return Err(HandshakeError::MalformedExtensions);
-        }
+        scan.check_offer()?;
         Ok(key)
     }
 
@@ -455,48 +486,152 @@ impl Request {
     /// ```
     pub fn accept(&self, options: &Accept<'_>) -> Result<Vec<u8>, HandshakeError> {
         let key = self.check()?;
-        if let Some(p) = options.subprotocol {
-            if !self.subprotocols().any(|o| o == p) {
-                return Err(HandshakeError::SubprotocolNotOffered(String::from(p)));
-            }
-        }
-        if let Some(e) = options.extensions {
-            check_value(e)?;
-        }
-        check_headers(&options.headers)?;
-
+        options.check(self.subprotocols())?;
         let accept = accept_key(key);
+        let accept = core::str::from_utf8(&accept).unwrap_or("");
 
-        const HEAD: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n\
-            Upgrade: websocket\r\n\
-            Connection: Upgrade\r\n\
-            Sec-WebSocket-Accept: ";
-        let mut len = HEAD.len() + accept.len() + 4;
-        if let Some(p) = options.subprotocol {
-            len += 26 + p.len();
-        }
-        if let Some(e) = options.extensions {
-            len += 28 + e.len();
-        }
-        for (n, v) in &options.headers {
-            len += n.len() + v.len() + 4;
-        }
+        const STATUS_LINE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n";
+        let mut len = STATUS_LINE.len() + 2;
+        switching_headers(accept, options, |n, v| len += n.len() + v.len() + 4);
         let mut out = Vec::with_capacity(len);
-        out.extend_from_slice(HEAD);
-        out.extend_from_slice(&accept);
-        out.extend_from_slice(b"\r\n");
-        if let Some(p) = options.subprotocol {
-            push_header(&mut out, "Sec-WebSocket-Protocol", p);
-        }
-        if let Some(e) = options.extensions {
-            push_header(&mut out, "Sec-WebSocket-Extensions", e);
-        }
-        for (n, v) in &options.headers {
-            push_header(&mut out, n, v);
-        }
+        out.extend_from_slice(STATUS_LINE);
+        switching_headers(accept, options, |n, v| push_header(&mut out, n, v));
         out.extend_from_slice(b"\r\n");
         debug_assert_eq!(out.len(), len);
         Ok(out)
+    }
+
+    /// [`accept`](Self::accept) for an HTTP server that writes the response
+    /// head itself (hyper, through [`rfc6455::hyper`](crate#features)):
+    /// the same checks, and the `101` as a status and header fields
+    /// instead of bytes.
+    ///
+    /// ```
+    /// # use rfc6455::handshake::{Limits, ServerHandshake};
+    /// # let head = b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    /// #     Sec-WebSocket-Version: 13\r\nOrigin: https://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\n\r\n";
+    /// # let (request, _) = ServerHandshake::new(Limits::default()).feed(head)?.unwrap();
+    /// // `request`: GET /chat?room=1 from https://example.com, offering "chat, superchat"
+    /// use rfc6455::handshake::Accept;
+    /// let parts = request.accept_parts(&Accept::new().subprotocol("chat"))?;
+    /// assert_eq!(parts.status, 101);
+    /// assert_eq!(parts.header("sec-websocket-accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    /// assert_eq!(parts.header("Sec-WebSocket-Protocol"), Some("chat"));
+    /// # Ok::<(), rfc6455::handshake::HandshakeError>(())
+    /// ```
+    pub fn accept_parts(&self, options: &Accept<'_>) -> Result<ResponseParts, HandshakeError> {
+        let key = self.check()?;
+        options.check(self.subprotocols())?;
+        let accept = accept_key(key);
+        let accept = core::str::from_utf8(&accept).unwrap_or("");
+        let mut parts = ResponseParts::new(101);
+        switching_headers(accept, options, |n, v| parts.push(n, v));
+        Ok(parts)
+    }
+}
+
+/// The header fields of a `101` (RFC 6455 §4.2.2 item 5), in order.
+fn switching_headers<'a>(
+    accept: &'a str,
+    options: &'a Accept<'a>,
+    mut push: impl FnMut(&'a str, &'a str),
+) {
+    push("Upgrade", "websocket");
+    push("Connection", "Upgrade");
+    push("Sec-WebSocket-Accept", accept);
+    options.each_header(push);
+}
+
+/// What the header fields of a request say about the opening handshake,
+/// read in one pass: what the HTTP/1.1 upgrade needs (RFC 6455 §4.2.1), and
+/// what both forms check alike (the version, subprotocols and extensions).
+pub(crate) struct FieldScan<'h> {
+    pub(crate) host: bool,
+    pub(crate) upgrade: bool,
+    pub(crate) connection: bool,
+    pub(crate) key: Option<&'h [u8]>,
+    pub(crate) keys: usize,
+    /// A field HTTP/2 forbids (RFC 9113 §8.2.2): `Connection`, `Upgrade`,
+    /// `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`.
+    pub(crate) connection_specific: bool,
+    version: bool,
+    bad_version: bool,
+    bad_protocols: bool,
+    bad_extensions: bool,
+}
+
+impl<'h> FieldScan<'h> {
+    pub(crate) fn new(headers: &'h Headers) -> Self {
+        let mut scan = FieldScan {
+            host: false,
+            upgrade: false,
+            connection: false,
+            key: None,
+            keys: 0,
+            connection_specific: false,
+            version: false,
+            bad_version: false,
+            bad_protocols: false,
+            bad_extensions: false,
+        };
+        for (name, value) in headers.fields() {
+            let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+            match name.len() {
+                4 if is("host") => scan.host = true,
+                7 if is("upgrade") => {
+                    scan.connection_specific = true;
+                    scan.upgrade |= has_token(value, b"websocket");
+                }
+                10 if is("connection") => {
+                    scan.connection_specific = true;
+                    scan.connection |= has_token(value, b"upgrade");
+                }
+                10 if is("keep-alive") => scan.connection_specific = true,
+                16 if is("proxy-connection") => scan.connection_specific = true,
+                17 if is("transfer-encoding") => scan.connection_specific = true,
+                17 if is("sec-websocket-key") => {
+                    scan.key = Some(value);
+                    scan.keys += 1;
+                }
+                21 if is("sec-websocket-version") => {
+                    scan.version = true;
+                    scan.bad_version |= value != b"13";
+                }
+                22 if is("sec-websocket-protocol") => {
+                    scan.bad_protocols |= !value
+                        .split(|&b| b == b',')
+                        .map(|s| s.trim_ascii())
+                        .all(|s| s.is_empty() || is_token(s));
+                }
+                24 if is("sec-websocket-extensions") => {
+                    scan.bad_extensions |= headers::parse_extensions(value, |_| {}).is_err();
+                }
+                _ => {}
+            }
+        }
+        scan
+    }
+
+    /// The checks both forms make alike, in this order:
+    /// `Sec-WebSocket-Version: 13` (RFC 6455 §4.2.1 item 6), and
+    /// well-formed subprotocol and extension lists (items 8 and 9; RFC
+    /// 8441 §5 keeps all three for HTTP/2).
+    pub(crate) fn check_offer(&self) -> Result<(), HandshakeError> {
+        if !self.version {
+            return Err(HandshakeError::MissingVersion);
+        }
+        if self.bad_version {
+            return Err(HandshakeError::UnsupportedVersion);
+        }
+        if self.bad_protocols {
+            return Err(HandshakeError::MalformedSubprotocols);
+        }
+        if self.bad_extensions {
+            return Err(HandshakeError::MalformedExtensions);
+        }
+        Ok(())
     }
 }
 
@@ -536,7 +671,7 @@ pub(crate) fn target_is_valid(target: &[u8]) -> bool {
 /// `host [":" port]` with a registered name, IPv4 address or IP literal in
 /// brackets (RFC 3986 §3.2.2), a port of at most five digits, and no
 /// user information.
-fn authority_is_valid(authority: &[u8]) -> bool {
+pub(crate) fn authority_is_valid(authority: &[u8]) -> bool {
     let (host, port) = if authority.first() == Some(&b'[') {
         let Some(close) = authority.iter().position(|&b| b == b']') else {
             return false;
@@ -647,6 +782,37 @@ impl<'a> Accept<'a> {
         self.extensions
     }
 
+    /// Checks the answer against the client's `offered` subprotocols, and
+    /// its values against header injection.
+    pub(crate) fn check<'o>(
+        &self,
+        mut offered: impl Iterator<Item = &'o str>,
+    ) -> Result<(), HandshakeError> {
+        if let Some(p) = self.subprotocol {
+            if !offered.any(|o| o == p) {
+                return Err(HandshakeError::SubprotocolNotOffered(String::from(p)));
+            }
+        }
+        if let Some(e) = self.extensions {
+            check_value(e)?;
+        }
+        check_headers(&self.headers)
+    }
+
+    /// The header fields this answer adds to an acceptance, in order:
+    /// `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions`, the extra ones.
+    pub(crate) fn each_header(&self, mut push: impl FnMut(&'a str, &'a str)) {
+        if let Some(p) = self.subprotocol {
+            push("Sec-WebSocket-Protocol", p);
+        }
+        if let Some(e) = self.extensions {
+            push("Sec-WebSocket-Extensions", e);
+        }
+        for &(n, v) in &self.headers {
+            push(n, v);
+        }
+    }
+
     /// Adds a response header, e.g. `Set-Cookie`.
     ///
     /// ```
@@ -665,5 +831,115 @@ impl<'a> Accept<'a> {
     pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
         self.headers.push((name, value));
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::super::{Limits, ServerHandshake};
+    use super::*;
+
+    /// The head's request line and fields, as another HTTP server would
+    /// hand them over.
+    fn as_parts(head: &[u8]) -> Result<Request, HandshakeError> {
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut slots);
+        assert!(req.parse(head).unwrap().is_complete());
+        let fields: Vec<(&str, &[u8])> = req.headers.iter().map(|h| (h.name, h.value)).collect();
+        Request::from_parts(
+            req.method.unwrap(),
+            req.path.unwrap(),
+            req.version.unwrap(),
+            fields,
+            Limits::default(),
+        )
+    }
+
+    fn as_read(head: &[u8]) -> Request {
+        ServerHandshake::new(Limits::default())
+            .feed(head)
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    /// RFC 6455 §4.2.1: every check, and every refusal, is the same for a
+    /// request read from bytes and for the same request given as parts.
+    #[test]
+    fn parts_are_validated_and_answered_exactly_as_a_head() {
+        let valid = "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n";
+        let variants: [(&str, &str); 12] = [
+            ("", ""),                                                // valid
+            ("GET /chat", "POST /chat"),                             // item 1: method
+            ("HTTP/1.1\r\nHost", "HTTP/1.0\r\nHost"),                // item 1: version
+            ("GET /chat", "GET chat"),                               // item 1: target
+            ("Host: example.com\r\n", ""),                           // item 2
+            ("Upgrade: websocket", "Upgrade: h2c"),                  // item 3: 426
+            ("Connection: Upgrade", "Connection: close"),            // item 4: 426
+            ("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""), // item 5
+            ("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="),                // item 5
+            ("Version: 13", "Version: 8"),                           // item 6: 426
+            ("Protocol: chat", "Protocol: a b"),                     // item 8
+            (
+                "Protocol: chat\r\n",
+                "Protocol: chat\r\nSec-WebSocket-Extensions: ;;=\r\n",
+            ), // item 9
+        ];
+        for (from, to) in variants {
+            let head = valid.replacen(from, to, 1);
+            let read = as_read(head.as_bytes());
+            let parts = as_parts(head.as_bytes()).unwrap();
+            let show = |r: Result<Vec<u8>, HandshakeError>| match r {
+                Ok(bytes) => Ok(bytes),
+                Err(e) => Err((e.response(), e.response_parts(), alloc::format!("{e}"))),
+            };
+            let accept = Accept::new().subprotocol("chat");
+            assert_eq!(
+                show(read.accept(&accept)).map(|_| ()),
+                show(parts.accept(&accept)).map(|_| ()),
+                "{to}"
+            );
+            // The same key gives the same Sec-WebSocket-Accept.
+            if let (Ok(a), Ok(b)) = (read.accept(&accept), parts.accept(&accept)) {
+                assert_eq!(a, b);
+                let fields = parts.accept_parts(&accept).unwrap();
+                assert_eq!(fields.status, 101);
+                assert_eq!(fields.header("sec-websocket-protocol"), Some("chat"));
+            }
+            assert_eq!((read.path(), read.host()), (parts.path(), parts.host()));
+            assert!(parts.headers().raw().is_empty());
+        }
+    }
+
+    #[test]
+    fn parts_are_held_to_the_head_syntax_and_limits() {
+        let bad_method = Request::from_parts("G T", "/", 1, [("a", "b")], Limits::default());
+        assert!(matches!(bad_method, Err(HandshakeError::MalformedHead(_))));
+        let bad_target = Request::from_parts("GET", "/a b", 1, [("a", "b")], Limits::default());
+        assert!(matches!(bad_target, Err(HandshakeError::MalformedHead(_))));
+        let bad_value = Request::from_parts("GET", "/", 1, [("a", "b\r\nc: d")], Limits::default());
+        assert!(matches!(bad_value, Err(HandshakeError::MalformedHead(_))));
+        let limits = Limits::default().max_headers(1);
+        let many = Request::from_parts("GET", "/", 1, [("a", "b"), ("c", "d")], limits);
+        assert!(matches!(
+            many,
+            Err(HandshakeError::TooManyHeaders { limit: 1 })
+        ));
+        // The size counts as the HTTP/1.1 head would: 16 + 8 + 2 = 26 bytes.
+        let exact = Limits::default().max_head_bytes(26);
+        assert!(Request::from_parts("GET", "/", 1, [("a", "bcd")], exact).is_ok());
+        let head = b"GET / HTTP/1.1\r\na: bcd\r\n\r\n";
+        assert_eq!(head.len(), 26);
+        assert!(ServerHandshake::new(exact).feed(head).unwrap().is_some());
+        let over = Request::from_parts("GET", "/", 1, [("a", "bcde")], exact);
+        assert!(matches!(
+            over,
+            Err(HandshakeError::HeadTooLarge { limit: 26 })
+        ));
+        assert_eq!(over.unwrap_err().http_status(), Some(431));
     }
 }

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::error::HandshakeError;
-use super::headers::{self, list_items, Extension, Headers, Span};
+use super::headers::{list_items, Extension, Headers, Span};
 
 /// A server's response head, as seen by the client.
 ///
@@ -31,6 +31,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response given as fields (HTTP/2): no status line to point into.
+    pub(crate) fn from_fields(headers: Headers, status: u16, version: u8) -> Response {
+        Response {
+            headers,
+            status,
+            reason: Span::default(),
+            version,
+        }
+    }
+
     /// The status code, e.g. `101`.
     ///
     /// ```
@@ -67,7 +77,8 @@ impl Response {
         core::str::from_utf8(self.headers.span(self.reason)).unwrap_or("")
     }
 
-    /// The minor HTTP version: `1` for HTTP/1.1.
+    /// The minor HTTP version: `1` for HTTP/1.1 (`2` for an HTTP/2
+    /// response checked by [`ClientConnect::check`](super::ClientConnect::check)).
     ///
     /// ```
     /// # use rfc6455::handshake::*;
@@ -164,7 +175,8 @@ impl Response {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn extensions(&self) -> Result<Vec<Extension<'_>>, HandshakeError> {
-        headers::collect_extensions(&self.headers)
+        self.headers
+            .extensions()
             .map_err(|_| HandshakeError::MalformedResponseExtensions)
     }
 }

@@ -2,6 +2,7 @@
 //! complete error and plain responses, and the response each
 //! [`HandshakeError`] stands for.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::error::HandshakeError;
@@ -153,8 +154,76 @@ impl HandshakeError {
             MissingVersion | UnsupportedVersion => b"Sec-WebSocket-Version must be 13\n",
             MalformedSubprotocols => b"Malformed Sec-WebSocket-Protocol header\n",
             MalformedExtensions => b"Malformed Sec-WebSocket-Extensions header\n",
+            MethodNotConnect => b"An HTTP/2 WebSocket request must be an extended CONNECT\n",
+            MissingProtocol => b"CONNECT without :protocol\n",
+            UnsupportedProtocol(_) => b"The only :protocol supported is websocket\n",
+            MissingPseudoHeader(_) => b"Extended CONNECT needs :scheme, :path and :authority\n",
+            InvalidScheme => b":scheme must be http or https\n",
+            ConnectionSpecificHeader => b"Connection-specific header fields are not allowed\n",
             _ => b"",
         }
+    }
+
+    /// The header fields of the refusal besides `Content-Type`: on a 426,
+    /// `Upgrade: websocket` (RFC 9110 §15.5.22) and `Sec-WebSocket-Version:
+    /// 13` (RFC 6455 §4.4).
+    fn refusal_headers(status: u16) -> &'static [(&'static str, &'static str)] {
+        if status == 426 {
+            &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+        } else {
+            &[]
+        }
+    }
+
+    /// [`response`](Self::response) as a status and header fields, for an
+    /// HTTP server that writes the head itself (and adds `Content-Length`):
+    /// the same status, `Content-Type`, 426 fields and body.
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// let parts = HandshakeError::UpgradeNotWebSocket.response_parts().unwrap();
+    /// assert_eq!(parts.status, 426);
+    /// assert_eq!(parts.header("upgrade"), Some("websocket"));
+    /// assert_eq!(parts.body, b"Upgrade header must contain websocket\n");
+    /// ```
+    pub fn response_parts(&self) -> Option<ResponseParts> {
+        let status = self.http_status()?;
+        Some(self.refusal(status, Self::refusal_headers(status)))
+    }
+
+    /// The refusal of an HTTP/2 extended CONNECT ([`h2_status`](Self::h2_status)):
+    /// `content-type`, the body of [`response`](Self::response), and
+    /// `sec-websocket-version: 13` when the version was the problem (RFC
+    /// 6455 §4.4). Names are in lower case, as HTTP/2 writes them (RFC 9113
+    /// §8.2.1).
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// let parts = HandshakeError::UnsupportedVersion.h2_response().unwrap();
+    /// assert_eq!(parts.status, 400);
+    /// assert_eq!(parts.header("sec-websocket-version"), Some("13"));
+    /// assert_eq!(HandshakeError::AcceptMismatch.h2_response(), None); // client side
+    /// ```
+    pub fn h2_response(&self) -> Option<ResponseParts> {
+        let status = self.h2_status()?;
+        let version: &[(&str, &str)] = &[("sec-websocket-version", "13")];
+        let extra = match self {
+            HandshakeError::MissingVersion | HandshakeError::UnsupportedVersion => version,
+            _ => &[],
+        };
+        let mut parts = self.refusal(status, extra);
+        parts.lowercase_names();
+        Some(parts)
+    }
+
+    fn refusal(&self, status: u16, extra: &[(&str, &str)]) -> ResponseParts {
+        let mut parts = ResponseParts::new(status);
+        parts.push("Content-Type", REFUSAL_TYPE);
+        for &(n, v) in extra {
+            parts.push(n, v);
+        }
+        parts.body = self.body().to_vec();
+        parts
     }
 
     /// The complete HTTP response (status line, headers, body) a server should
@@ -174,13 +243,77 @@ impl HandshakeError {
     /// ```
     pub fn response(&self) -> Option<Vec<u8>> {
         let status = self.http_status()?;
-        let upgrade: &[(&str, &str)] = &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")];
-        let extra = if status == 426 { upgrade } else { &[] };
         Some(write_response(
             status,
-            Some("text/plain; charset=utf-8"),
-            extra,
+            Some(REFUSAL_TYPE),
+            Self::refusal_headers(status),
             self.body(),
         ))
+    }
+}
+
+/// The `Content-Type` of every refusal's body.
+const REFUSAL_TYPE: &str = "text/plain; charset=utf-8";
+
+/// A response as a status and header fields, for an HTTP server that
+/// writes heads itself (hyper, or any HTTP/2 server): what
+/// [`Request::accept_parts`](super::Request::accept_parts),
+/// [`ConnectRequest::accept`](super::ConnectRequest::accept) and the
+/// refusals ([`HandshakeError::response_parts`],
+/// [`HandshakeError::h2_response`]) give. The server adds what its framing
+/// needs (`Content-Length`).
+///
+/// ```
+/// use rfc6455::handshake::{HandshakeError, ResponseParts};
+/// let refusal: ResponseParts = HandshakeError::MissingKey.response_parts().unwrap();
+/// assert_eq!((refusal.status, refusal.header("content-type")), (400, Some("text/plain; charset=utf-8")));
+/// for (name, value) in &refusal.headers {
+///     println!("{name}: {value}"); // e.g. into an http::Response builder
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseParts {
+    /// The status code: 101, 200, or the refusal's.
+    pub status: u16,
+    /// The header fields, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body: empty for an acceptance, a line of text for a refusal.
+    pub body: Vec<u8>,
+}
+
+impl ResponseParts {
+    pub(crate) fn new(status: u16) -> Self {
+        ResponseParts {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
+        self.headers.push((String::from(name), String::from(value)));
+    }
+
+    pub(crate) fn lowercase_names(&mut self) {
+        for (n, _) in &mut self.headers {
+            n.make_ascii_lowercase();
+        }
+    }
+
+    /// The value of the first header field called `name` (ASCII
+    /// case-insensitive).
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// let parts = HandshakeError::UnsupportedVersion.response_parts().unwrap();
+    /// assert_eq!(parts.header("Sec-WebSocket-Version"), Some("13"));
+    /// assert_eq!(parts.header("set-cookie"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }

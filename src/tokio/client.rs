@@ -1,33 +1,49 @@
-//! Opening a client connection: `ws://` over TCP, or any stream.
+//! Opening a client connection: `ws://` and `wss://` over TCP, or any
+//! stream.
 
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 
+use super::maybe_tls::MaybeTlsStream;
 use super::stream::WebSocketStream;
 pub use crate::adapter::ClientConfig;
-use crate::adapter::Error;
+use crate::adapter::{is_tls_record, Error};
 use crate::handshake::{Response, Uri};
 use crate::upgrade::ClientUpgrade;
 
-/// Connects to a `ws://` URL (host names resolved, IPv4 and IPv6) with
-/// default settings.
+/// Connects to a `ws://` URL, or a `wss://` URL with the `rustls` feature
+/// (host names resolved, IPv4 and IPv6), with default settings.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::tokio::Error> {
 /// let (mut ws, _response) = rfc6455::tokio::connect("ws://127.0.0.1:9002/chat").await?;
 /// ws.send_text("hello").await?;
 /// println!("{:?}", ws.read().await?);
+///
+/// // With the `rustls` feature, wss:// the same way (see `connect_with`).
+/// let (mut ws, _) = rfc6455::tokio::connect("wss://echo.example.com/").await?;
+/// ws.send_text("hello over TLS").await?;
 /// # Ok(())
 /// # }
 /// ```
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+pub async fn connect(url: &str) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     connect_with(url, &ClientConfig::default()).await
 }
 
-/// Connects to a `ws://` URL with the given settings. For `wss://`, open the
-/// TLS stream yourself and use [`connect_over`].
+/// Connects to a `ws://` or `wss://` URL with the given settings.
+///
+/// [`ClientConfig::handshake_timeout`] is one timer around the whole
+/// opening: resolving the host, the TCP connect, the TLS handshake and the
+/// upgrade. `wss://` needs the `rustls` feature (without it:
+/// [`Error::TlsRequired`]): SNI and the certificate's name come from the
+/// URL's host, ALPN is `http/1.1`, and the TLS config is
+/// `ClientConfig::tls` (`None`: Mozilla's roots from `webpki-roots`). A
+/// certificate that does not verify fails with `Error::Tls`, naming the
+/// host and the reason; a `wss://` URL on a plaintext port with
+/// `Error::PlaintextServer`, a `ws://` URL on a TLS port with
+/// [`Error::TlsServer`], both as soon as the server answers.
 ///
 /// ```
 /// use std::time::Duration;
@@ -66,17 +82,47 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response)
 pub async fn connect_with(
     url: &str,
     config: &ClientConfig,
-) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     let uri = Uri::parse(url)?;
+    #[cfg(not(feature = "rustls"))]
     if uri.is_secure() {
         return Err(Error::TlsRequired);
     }
+    // Checked before anything goes on the network.
+    #[cfg(feature = "rustls")]
+    let name = match uri.is_secure() {
+        true => Some(crate::adapter::tls::server_name(uri.host())?),
+        false => None,
+    };
     with_timeout(config.handshake_timeout, async {
-        let stream = open_tcp(&uri).await?;
+        let tcp = open_tcp(&uri).await?;
         if config.nodelay {
-            stream.set_nodelay(true)?;
+            tcp.set_nodelay(true)?;
         }
-        handshake(stream, &uri, config).await
+        #[cfg(feature = "rustls")]
+        let stream = match name {
+            Some(name) => {
+                let tls_config = crate::adapter::tls::client_config_for(config);
+                let tls = super::maybe_tls::TlsStream::connect(tcp, uri.host(), name, tls_config);
+                MaybeTlsStream::Rustls(tls.await?)
+            }
+            None => MaybeTlsStream::Plain(tcp),
+        };
+        #[cfg(not(feature = "rustls"))]
+        let stream = MaybeTlsStream::Plain(tcp);
+        let result = handshake(stream, &uri, config).await;
+        #[cfg(feature = "rustls")]
+        let result = result.map_err(|e| match e {
+            Error::Io(io) => match crate::adapter::tls::rustls_error(&io) {
+                Some(source) => Error::Tls {
+                    host: uri.host().into(),
+                    source,
+                },
+                None => Error::Io(io),
+            },
+            other => other,
+        });
+        result
     })
     .await
 }
@@ -157,13 +203,24 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream.write_all(hs.request_bytes()).await?;
     stream.flush().await?;
     let mut buf = std::vec![0u8; 4096];
+    let mut first = None;
     let (response, used, n) = loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
             return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        if let Some((response, used)) = hs.feed(&buf[..n])? {
-            break (response, used, n);
+        let first = *first.get_or_insert([buf[0], if n > 1 { buf[1] } else { 0 }]);
+        match hs.feed(&buf[..n]) {
+            Ok(Some((response, used))) => break (response, used, n),
+            Ok(None) => {}
+            // A TLS record where the status line should be: a TLS server
+            // refusing a plaintext request (RFC 8446 §5.1 record header).
+            Err(_) if is_tls_record(&first) => {
+                return Err(Error::TlsServer {
+                    host: uri.host().into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
         }
     };
     let conn = opening.open(&response, &buf[used..n])?;

@@ -160,6 +160,10 @@ pub(crate) struct Inner<S> {
     /// The task last parked in a read, woken when a send moves the timers
     /// (a Close starts the close timeout).
     recv_waker: Option<Waker>,
+    /// The stream's own flush could not finish (a TLS stream holding
+    /// records the socket has not taken): it is finished before anything
+    /// else is flushed, and before a read waits for the peer.
+    stream_unflushed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
@@ -171,6 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             driver: Driver::with_high_water(high_water),
             epoch: Instant::now(),
             recv_waker: None,
+            stream_unflushed: false,
         }
     }
 
@@ -215,9 +220,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// read).
     fn poll_flush_all(&mut self, wcx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let done = match self.driver.poll_flush(&mut self.conn) {
+            let step = match self.stream_unflushed {
+                true => FlushStep::Flush,
+                false => self.driver.poll_flush(&mut self.conn),
+            };
+            let done = match step {
                 FlushStep::Write => self.poll_write_down_to(wcx, 0),
-                FlushStep::Flush => Pin::new(&mut self.stream).poll_flush(wcx),
+                FlushStep::Flush => {
+                    let flushed = Pin::new(&mut self.stream).poll_flush(wcx);
+                    self.stream_unflushed = flushed.is_pending();
+                    flushed
+                }
                 FlushStep::Shutdown => {
                     // The peer may already be gone; the connection is over
                     // either way.
@@ -337,6 +350,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 ReadStep::WaitWritable => return Poll::Pending,
                 ReadStep::Closed => return Poll::Ready(Err(Error::ConnectionClosed)),
                 ReadStep::Read { deadline } => {
+                    if self.stream_unflushed && !write_blocked {
+                        if self.poll_flush_all(&mut ww.context(cx)).is_pending() {
+                            write_blocked = true;
+                        }
+                        continue;
+                    }
                     if let Some(d) = deadline {
                         if timer.poll(cx, self.epoch + d).is_ready() {
                             continue;

@@ -5,13 +5,16 @@
 //! poll functions that read the stream into it, write its output, and drive
 //! its timers with tokio's clock.
 //!
-//! - Client: [`connect`] / [`connect_with`] (`ws://` over a `TcpStream`,
-//!   host names resolved), [`connect_over`] (any stream the caller opened,
-//!   e.g. TLS for `wss://`).
+//! - Client: [`connect`] / [`connect_with`] (`ws://`, and `wss://` with
+//!   the `rustls` feature, over a [`MaybeTlsStream`]; host names
+//!   resolved), [`connect_over`] (any stream the caller opened).
 //! - Server: [`accept`] / [`accept_with`], or [`read_request`] (TCP) /
 //!   [`read_request_over`] (any stream) to inspect the request first and
 //!   then accept (choosing a subprotocol), reject with any status, or
-//!   answer plain HTTP on the same port ([`Incoming`]).
+//!   answer plain HTTP on the same port ([`Incoming`]);
+//!   [`accept_maybe_tls`] / [`read_request_maybe_tls`] for TLS in the same
+//!   call (feature `rustls`, `ServerConfig::tls`); [`accept_over`] for
+//!   any stream in one call.
 //! - permessage-deflate (RFC 7692, feature `deflate`), negotiated exactly as
 //!   by the blocking adapters (the negotiation code is shared): a server
 //!   accepts the first offer its `ServerConfig::deflate` can take (§5.1; on
@@ -73,12 +76,19 @@
 
 mod client;
 mod inner;
+mod maybe_tls;
 mod server;
 mod split;
 mod stream;
 
 pub use crate::adapter::Error;
 pub use client::{connect, connect_over, connect_with, ClientConfig};
-pub use server::{accept, accept_with, read_request, read_request_over, Incoming, ServerConfig};
+pub use maybe_tls::MaybeTlsStream;
+#[cfg(feature = "rustls")]
+pub use maybe_tls::TlsStream;
+pub use server::{
+    accept, accept_maybe_tls, accept_over, accept_with, read_request, read_request_maybe_tls,
+    read_request_over, Incoming, ServerConfig,
+};
 pub use split::{Reader, Writer};
 pub use stream::{WebSocketStream, DEFAULT_HIGH_WATER};

@@ -1,11 +1,13 @@
 //! Accepting connections: read the request, then accept, reject, or answer
 //! plain HTTP.
 
+use std::time::Duration;
 use std::vec::Vec;
 
 use ::tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use ::tokio::net::TcpStream;
 
+use super::maybe_tls::MaybeTlsStream;
 use super::stream::WebSocketStream;
 use crate::adapter::Error;
 pub use crate::adapter::ServerConfig;
@@ -409,17 +411,156 @@ pub async fn read_request_over<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Incoming<S>, Error> {
     // Boxed, like `Incoming::accept`: a connection's future is not sized
     // for the head being read.
-    alloc::boxed::Box::pin(read_request_inner(stream, config)).await
+    alloc::boxed::Box::pin(read_request_inner(stream, config, config.handshake_timeout)).await
+}
+
+/// Accepts a WebSocket connection over any stream the caller opened (a TLS
+/// stream of its own, a Unix socket, an in-memory pipe) in one call:
+/// [`read_request_over`], then [`Incoming::accept`] with no subprotocol,
+/// within the handshake timeout.
+///
+/// ```
+/// use rfc6455::tokio::{self as ws, ClientConfig, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let (client_io, server_io) = tokio::io::duplex(64 << 10);
+/// let client = tokio::spawn(async move {
+///     let (mut socket, _) = ws::connect_over(client_io, "ws://example.com/", &ClientConfig::default()).await?;
+///     socket.send_text("hello").await?;
+///     socket.read().await
+/// });
+///
+/// let mut socket = ws::accept_over(server_io, &ServerConfig::default()).await?;
+/// let msg = socket.read().await?;
+/// socket.send(&msg).await?;
+/// assert_eq!(client.await.unwrap()?, msg);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn accept_over<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    config: &ServerConfig,
+) -> Result<WebSocketStream<S>, Error> {
+    read_request_over(stream, config)
+        .await?
+        .accept(&Accept::new())
+        .await
+}
+
+/// Accepts a WebSocket connection on a TCP stream, over TLS when
+/// `ServerConfig::tls` is set (feature `rustls`), in one call: the TLS
+/// handshake, then the request, read and answered as by [`accept_with`],
+/// all within [`ServerConfig::handshake_timeout`]. Without a TLS config
+/// the stream stays plain TCP: one code path for a server whose TLS is an
+/// option. A TLS handshake that fails returns `Error::Tls`, naming the
+/// client's address and rustls' reason.
+///
+/// ```
+/// use rfc6455::tokio::{self as ws, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// // `config.tls = Some(...)` (feature `rustls`) makes this a wss:// server.
+/// let config = ServerConfig::default();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let url = format!("ws://{}/", listener.local_addr()?);
+/// let client = tokio::spawn(async move {
+///     let (mut socket, _) = ws::connect(&url).await?;
+///     socket.send_text("hello").await?;
+///     socket.read().await
+/// });
+///
+/// let (tcp, _) = listener.accept().await?;
+/// let mut socket = ws::accept_maybe_tls(tcp, &config).await?;
+/// assert!(!socket.get_ref().is_tls());
+/// let msg = socket.read().await?;
+/// socket.send(&msg).await?;
+/// assert_eq!(client.await.unwrap()?, msg);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn accept_maybe_tls(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<WebSocketStream<MaybeTlsStream>, Error> {
+    read_request_maybe_tls(stream, config)
+        .await?
+        .accept(&Accept::new())
+        .await
+}
+
+/// Reads a request from a TCP stream, over TLS when `ServerConfig::tls`
+/// is set (feature `rustls`), and hands it to the application to decide
+/// (see [`Incoming`]): one port for `https://` pages and `wss://`. The TLS
+/// handshake and the request head share
+/// [`ServerConfig::handshake_timeout`]; errors are those of
+/// [`read_request`], and `Error::Tls` for a TLS handshake that fails.
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use tokio::net::{TcpListener, TcpStream};
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tokio::{self as ws, ServerConfig};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+/// let config = ServerConfig::default(); // with `tls` set: https:// and wss://
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut browser = TcpStream::connect(listener.local_addr()?).await?;
+/// browser.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").await?;
+///
+/// let (tcp, _) = listener.accept().await?;
+/// let incoming = ws::read_request_maybe_tls(tcp, &config).await?;
+/// if incoming.request().is_upgrade() {
+///     incoming.accept(&Accept::new()).await?.send_text("hello").await?;
+/// } else {
+///     incoming.respond(200, "text/html", b"<p>the page</p>").await?;
+/// }
+/// let mut answer = String::new();
+/// browser.read_to_string(&mut answer).await?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// # Ok(())
+/// # }
+/// ```
+pub async fn read_request_maybe_tls(
+    stream: TcpStream,
+    config: &ServerConfig,
+) -> Result<Incoming<MaybeTlsStream>, Error> {
+    if config.nodelay {
+        stream.set_nodelay(true)?;
+    }
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = &config.tls {
+        let start = ::tokio::time::Instant::now();
+        let accept = super::maybe_tls::TlsStream::accept(stream, std::sync::Arc::clone(tls));
+        let stream = match config.handshake_timeout {
+            Some(t) => ::tokio::time::timeout(t, alloc::boxed::Box::pin(accept))
+                .await
+                .map_err(|_| Error::HandshakeTimeout)??,
+            None => accept.await?,
+        };
+        let left = config.handshake_timeout.map(|t| {
+            t.saturating_sub(start.elapsed())
+                .max(Duration::from_millis(1))
+        });
+        let read = read_request_inner(MaybeTlsStream::Rustls(stream), config, left);
+        return alloc::boxed::Box::pin(read).await;
+    }
+    let read = read_request_inner(
+        MaybeTlsStream::Plain(stream),
+        config,
+        config.handshake_timeout,
+    );
+    alloc::boxed::Box::pin(read).await
 }
 
 async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     config: &ServerConfig,
+    timeout: Option<Duration>,
 ) -> Result<Incoming<S>, Error> {
     let mut hs = ServerHandshake::new(config.limits);
     let mut buf = std::vec![0u8; 4096];
     let read = read_head(&mut stream, &mut hs, &mut buf);
-    let head = match config.handshake_timeout {
+    let head = match timeout {
         Some(t) => match ::tokio::time::timeout(t, read).await {
             Ok(head) => head,
             Err(_) => {

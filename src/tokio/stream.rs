@@ -317,7 +317,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # });
     /// let (mut ws, _) = rfc6455::tokio::connect(&url).await?;
     ///
-    /// let server = ws.get_ref().peer_addr()?;
+    /// // A `MaybeTlsStream`, and the `TcpStream` under it (TLS or not).
+    /// let server = ws.get_ref().get_ref().peer_addr()?;
     /// assert_eq!(format!("ws://{server}/"), url);
     /// # Ok(())
     /// # }
@@ -342,8 +343,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # });
     /// let (mut ws, _) = rfc6455::tokio::connect(&url).await?;
     ///
-    /// ws.get_mut().set_nodelay(false)?; // socket options, not bytes
-    /// assert!(!ws.get_ref().nodelay()?);
+    /// ws.get_mut().get_ref().set_nodelay(false)?; // socket options, not bytes
+    /// assert!(!ws.get_ref().get_ref().nodelay()?);
     /// # Ok(())
     /// # }
     /// ```

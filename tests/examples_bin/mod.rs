@@ -28,6 +28,12 @@ pub fn example(name: &str) -> PathBuf {
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
         if name.starts_with("async_") || name == "load" {
             cmd.args(["--features", "tokio"]);
+        } else if name == "axum_chat" || name == "hyper_server" {
+            cmd.args(["--features", "hyper"]);
+        }
+        if cfg!(feature = "rustls") {
+            // As the tests were built: the examples' --tls-cert flags work.
+            cmd.args(["--features", "rustls"]);
         }
         if dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
