@@ -754,6 +754,29 @@ impl Driver {
         Ok(())
     }
 
+    /// Reports bytes written to the transport from outside the connection's
+    /// queue (a frame written straight from the caller's buffer, see
+    /// [`Connection::send_direct`]): the transport is flushed at the next
+    /// [`poll_flush`](Self::poll_flush), as after any write.
+    ///
+    /// ```
+    /// use rfc6455::driver::{Driver, FlushStep};
+    /// use rfc6455::{Config, Connection, MessageKind};
+    /// let mut conn = Connection::server(Config::default());
+    /// let mut driver = Driver::new();
+    /// let payload = vec![0u8; 70_000];
+    /// let header = conn.send_direct(MessageKind::Binary, &payload)?.unwrap();
+    /// // ... header and payload written to the transport by the caller ...
+    /// # let _ = header;
+    /// driver.wrote_directly();
+    /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Flush);
+    /// assert_eq!(driver.poll_flush(&mut conn), FlushStep::Done);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn wrote_directly(&mut self) {
+        self.unflushed = true;
+    }
+
     /// The next step towards having written everything queued.
     ///
     /// ```

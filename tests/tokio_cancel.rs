@@ -229,6 +229,62 @@ async fn cancelled_send_queues_all_or_nothing() {
     );
 }
 
+/// A large server message is written straight from the caller's buffer
+/// (no copy into the queue); cancelled part way, the part the stream did not
+/// take is queued, so the peer still gets the whole frame, then what follows.
+#[tokio::test]
+async fn cancelled_direct_send_queues_the_rest() {
+    let (a, end) = tokio::io::duplex(1024);
+    let mut ws = WebSocketStream::from_connection(a, Connection::server(Config::default()));
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+
+    let r = tokio::time::timeout(Duration::from_millis(50), ws.send_binary(&big)).await;
+    assert!(
+        r.is_err(),
+        "the peer does not read: the send cannot complete"
+    );
+    // Header (10 bytes: a 64-bit length) and payload, less what the pipe took.
+    assert_eq!(ws.connection().output_len(), 10 + big.len() - 1024);
+
+    let peer = tokio::spawn(async move {
+        let mut s = WebSocketStream::from_connection(end, Connection::client(Config::default()));
+        vec![
+            s.read().await.unwrap(),
+            s.read().await.unwrap(),
+            s.read().await.unwrap(),
+        ]
+    });
+    ws.send_text("after").await.unwrap();
+    // Completed directly this time, text and all.
+    let text: String = "é".repeat(20_000);
+    ws.send_text(&text).await.unwrap();
+    assert_eq!(ws.connection().output_len(), 0);
+    assert_eq!(
+        peer.await.unwrap(),
+        vec![
+            Message::Binary(big),
+            Message::Text("after".into()),
+            Message::Text(text)
+        ]
+    );
+}
+
+/// The direct path copies nothing: a server's 1 MiB message goes out
+/// without the connection's send queue ever holding it.
+#[tokio::test]
+async fn large_server_send_is_not_copied_into_the_queue() {
+    let (a, end) = tokio::io::duplex(64 << 10);
+    let mut ws = WebSocketStream::from_connection(a, Connection::server(Config::default()));
+    let big = vec![9u8; 1 << 20];
+    let peer = tokio::spawn(async move {
+        let mut s = WebSocketStream::from_connection(end, Connection::client(Config::default()));
+        s.read().await.unwrap()
+    });
+    ws.send_binary(&big).await.unwrap();
+    assert!(ws.connection_mut().output().capacity() < 4096);
+    assert_eq!(peer.await.unwrap(), Message::Binary(big));
+}
+
 #[tokio::test]
 async fn send_waits_above_high_water_until_the_peer_reads() {
     let (mut ws, end) = pipe_pair(1024, 16 << 10);

@@ -18,7 +18,7 @@ use ::tokio::time::{Instant, Sleep};
 
 use crate::adapter::Error;
 use crate::close::CloseCode;
-use crate::connection::{Connection, Message};
+use crate::connection::{Connection, DirectHeader, Message, MessageKind};
 use crate::driver::{Driver, FlushStep, ReadStep};
 
 const MAX_SLICES: usize = 64;
@@ -143,6 +143,114 @@ impl Timer {
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Large frames written from the caller's buffer
+
+/// Messages at least this large are written straight from the caller's
+/// buffer when nothing is queued (server role, no compression): header and
+/// payload in one vectored write, no copy (as in the blocking adapter).
+pub(crate) const DIRECT_MIN: usize = 16 << 10;
+
+/// A frame being written straight from the caller's buffer
+/// ([`Connection::send_direct`]). If the send is cancelled (this is dropped)
+/// before the stream took all of it, the rest is copied into the
+/// connection's queue, where the next flush or send writes it first: the
+/// stream never carries half a frame followed by another one. A copy is
+/// made only then.
+pub(crate) struct DirectWrite<'a, S> {
+    inner: &'a mut Inner<S>,
+    header: DirectHeader,
+    payload: &'a [u8],
+    done: usize,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> DirectWrite<'a, S> {
+    /// Starts a direct write of a `kind` message, or returns `None` (having
+    /// done nothing) when the connection cannot send it that way: bytes are
+    /// queued, the message is small, the role is the client's, or it would
+    /// be compressed. Checks the message (UTF-8 for a text) like a send.
+    pub(crate) fn start(
+        inner: &'a mut Inner<S>,
+        kind: MessageKind,
+        payload: &'a [u8],
+    ) -> Result<Option<Self>, Error> {
+        if payload.len() < DIRECT_MIN || inner.conn.has_output() {
+            return Ok(None);
+        }
+        match inner.conn.send_direct_checked(kind, payload)? {
+            Some(header) => Ok(Some(DirectWrite {
+                inner,
+                header,
+                payload,
+                done: 0,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.header.as_bytes().len() + self.payload.len()
+    }
+
+    /// Writes until the stream has taken the whole frame.
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        ww: &WriteWaker,
+    ) -> Poll<Result<(), Error>> {
+        let mut wcx = ww.context(cx);
+        let total = self.total();
+        while self.done < total {
+            let header = self.header.as_bytes();
+            let stream = Pin::new(&mut self.inner.stream);
+            let written = if self.done < header.len() {
+                if stream.is_write_vectored() {
+                    let parts = [
+                        IoSlice::new(&header[self.done..]),
+                        IoSlice::new(self.payload),
+                    ];
+                    stream.poll_write_vectored(&mut wcx, &parts)
+                } else {
+                    stream.poll_write(&mut wcx, &header[self.done..])
+                }
+            } else {
+                stream.poll_write(&mut wcx, &self.payload[self.done - header.len()..])
+            };
+            let err = match ready!(written) {
+                Ok(0) => io::ErrorKind::WriteZero.into(),
+                Ok(n) => {
+                    self.done += n;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            // The stream is broken: nothing more goes to it.
+            self.done = total;
+            self.inner.driver.write_failed(&mut self.inner.conn);
+            return Poll::Ready(Err(err.into()));
+        }
+        self.inner.driver.wrote_directly();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S> Drop for DirectWrite<'_, S> {
+    fn drop(&mut self) {
+        let header = self.header.as_bytes();
+        if self.done >= header.len() + self.payload.len() {
+            return;
+        }
+        let out = self.inner.conn.output();
+        if self.done < header.len() {
+            out.push_bytes(&header[self.done..]);
+            out.push_bytes(self.payload);
+        } else {
+            out.push_bytes(&self.payload[self.done - header.len()..]);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
-use super::inner::{Inner, Timer, WriteWaker};
+use super::inner::{DirectWrite, Inner, Timer, WriteWaker};
 use crate::adapter::Error;
 use crate::close::CloseCode;
 use crate::connection::{Connection, Event, Message, MessageKind};
@@ -521,6 +521,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         poll_fn(|cx| self.inner.poll_flush(cx, &self.ww)).await
     }
 
+    /// A text or binary message: a large one (16 KiB or more, server role,
+    /// nothing queued, no compression) is written straight from `data`,
+    /// header and payload in one vectored write, with no copy; if the send
+    /// is cancelled part way, the rest is queued (copied then) so the stream
+    /// stays well-formed. Anything else is queued and flushed.
+    async fn send_data(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_send_ready(cx, &self.ww)).await?;
+        let written_directly = match DirectWrite::start(&mut self.inner, kind, data)? {
+            Some(mut direct) => {
+                poll_fn(|cx| direct.poll_write(cx, &self.ww)).await?;
+                true
+            }
+            None => false,
+        };
+        if !written_directly {
+            match kind {
+                MessageKind::Text => self.inner.conn.send_text_checked(data)?,
+                MessageKind::Binary => self.inner.conn.send_binary(data)?,
+            }
+        }
+        self.flush().await
+    }
+
     async fn send_with(
         &mut self,
         f: impl FnOnce(&mut Inner<S>) -> Result<(), Error>,
@@ -580,7 +603,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # }
     /// ```
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_with(|i| Ok(i.conn.send_text(text)?)).await
+        self.send_data(MessageKind::Text, text.as_bytes()).await
     }
 
     /// Sends a binary message.
@@ -606,7 +629,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # }
     /// ```
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send_with(|i| Ok(i.conn.send_binary(data)?)).await
+        self.send_data(MessageKind::Binary, data).await
     }
 
     /// Sends one fragment of a message sent in several frames (see
@@ -767,7 +790,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// # }
     /// ```
     pub async fn send(&mut self, message: impl Borrow<Message>) -> Result<(), Error> {
-        self.send_with(|i| i.queue(message.borrow())).await
+        match message.borrow() {
+            Message::Text(text) => self.send_data(MessageKind::Text, text.as_bytes()).await,
+            Message::Binary(data) => self.send_data(MessageKind::Binary, data).await,
+            other => self.send_with(|i| i.queue(other)).await,
+        }
     }
 
     /// Closes gracefully (RFC 6455 §7.1.2): sends a Close frame (unless one
