@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --features tokio --example load -- URL --conns N
 //!     [--senders S] [--rate R | --window W] [--size B] [--seconds T]
-//!     [--server-pid PID] [--batch K]
+//!     [--server-pid PID] [--batch K] [--ca FILE]
 //! ```
 //!
 //! Opens N client connections (up to K connecting at once, default 100:
@@ -53,12 +53,16 @@ struct Options {
     seconds: f64,
     server_pid: Option<u32>,
     batch: usize,
+    /// `--ca FILE`: a PEM CA certificate to trust for `wss://` URLs
+    /// (feature `rustls`), e.g. the one a chat server's `--tls-cert` was
+    /// signed with.
+    ca: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: load URL --conns N [--senders S] [--rate R | --window W] [--size B] \
-         [--seconds T] [--server-pid PID] [--batch K]"
+         [--seconds T] [--server-pid PID] [--batch K] [--ca FILE]"
     );
     std::process::exit(2)
 }
@@ -74,6 +78,7 @@ fn parse_args() -> Options {
         seconds: 10.0,
         server_pid: None,
         batch: 100,
+        ca: None,
     };
     let mut args = std::env::args().skip(1);
     fn val<T: std::str::FromStr>(a: Option<String>) -> T {
@@ -89,6 +94,7 @@ fn parse_args() -> Options {
             "--seconds" => o.seconds = val(args.next()),
             "--server-pid" => o.server_pid = Some(val(args.next())),
             "--batch" => o.batch = val::<usize>(args.next()).max(1),
+            "--ca" => o.ca = Some(args.next().unwrap_or_else(|| usage())),
             "-h" | "--help" => usage(),
             u if !u.starts_with('-') && o.url.is_empty() => o.url = u.to_string(),
             _ => usage(),
@@ -578,6 +584,9 @@ async fn main() {
     let mut all_writers: Vec<Writer<Stamped>> = Vec::new();
     let mut config = ClientConfig::default();
     config.handshake_timeout = Some(Duration::from_secs(30));
+    if let Some(ca) = &o.ca {
+        config = trust_ca(config, ca);
+    }
     let config = Arc::new(config);
     let mut next_report = Instant::now() + Duration::from_secs(1);
     // Up to K connects in flight at once; each one that ends starts the next.
@@ -829,4 +838,38 @@ async fn main() {
         );
     }
     std::process::exit(0);
+}
+
+/// `--ca FILE`: trust the CA certificates in the PEM file for `wss://`.
+#[cfg(feature = "rustls")]
+fn trust_ca(config: ClientConfig, file: &str) -> ClientConfig {
+    use rfc6455::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rfc6455::rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(file).and_then(|c| c.collect::<Result<Vec<_>, _>>());
+    match certs {
+        Ok(certs) if !certs.is_empty() => {
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                eprintln!("load: --ca {file}: no usable certificate");
+                std::process::exit(2);
+            }
+        }
+        Ok(_) => {
+            eprintln!("load: --ca {file}: no CERTIFICATE in the file");
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!("load: --ca {file}: {e}");
+            std::process::exit(2);
+        }
+    }
+    config.with_tls(rfc6455::adapter::tls::client_config(roots))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn trust_ca(_: ClientConfig, _: &str) -> ClientConfig {
+    eprintln!(
+        "load: --ca needs the `rustls` feature: cargo run --release --features tokio,rustls --example load -- ..."
+    );
+    std::process::exit(2)
 }

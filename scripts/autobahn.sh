@@ -33,6 +33,8 @@
 #   AUTOBAHN_NO_BUILD=0             1: skip `cargo build --release --examples`
 #   AUTOBAHN_REPORTS=reports/autobahn  where the reports go (<dir>/<role>/<section>/),
 #                                   e.g. a second directory for the tokio examples
+#   AUTOBAHN_LABEL=                 a word put before the role in the summary
+#                                   lines (e.g. "h2" -> "h2 server: 517 cases, ...")
 #   ECHO_SERVER_BIN=...             command used instead of
 #                                   target/release/examples/echo_server
 #   AUTOBAHN_CLIENT_BIN=...         command used instead of
@@ -346,7 +348,7 @@ else
 fi
 echo
 for role in $ROLES; do
-    python3 "$SCRIPTS_DIR/autobahn_summary.py" "$role" "$REPORTS/$role" || status=1
+    python3 "$SCRIPTS_DIR/autobahn_summary.py" "${AUTOBAHN_LABEL:+$AUTOBAHN_LABEL }$role" "$REPORTS/$role" || status=1
 done
 echo "reports: $REPORTS/{$(echo $ROLES | tr ' ' ',')}/<section>/index.html"
 exit "$status"

@@ -25,6 +25,15 @@
 #     --deflate): echoes, plus the servers' view (extension answered, client
 #     messages compressed). Skipped (`# SKIP` line) if `client --help` does
 #     not mention --deflate.
+# (e) WebSockets over HTTP/2 (RFC 8441, h2c) with Node's own `http2` module,
+#     frames by `ws`'s Receiver/Sender over the HTTP/2 stream: a Node client
+#     (interop/node_h2_client_checks.js: extended CONNECT, `:protocol`
+#     websocket) against our `hyper_server`, and our HTTP/2 client
+#     (`h2_client_checks`, rfc6455::hyper::Http2Connection) against a Node
+#     echo server with `enableConnectProtocol` (interop/node_h2_echo_server.js,
+#     whose log must show every WebSocket on one HTTP/2 connection): texts,
+#     binaries up to 1 MiB, fragments, ping/pong, two WebSockets at once,
+#     permessage-deflate, closes 1000 and 4000.
 #
 # Every check prints `ok - ...` or `FAIL - ...: detail`; the last line is
 # `N passed, M failed` (`, K skipped` added when parts were skipped); the exit
@@ -35,8 +44,11 @@
 #   CLIENT_BIN=...        command instead of target/release/examples/client
 #     (word-split; e.g. ECHO_SERVER_BIN="scripts/standins/run.sh echo_server";
 #      the build is skipped when both are overridden)
+#   HYPER_SERVER_BIN=...  command instead of target/release/examples/hyper_server
+#   H2_CLIENT_BIN=...     command instead of target/release/examples/h2_client_checks
+#     (part e; both built with `--features hyper`)
 #   INTEROP_NO_BUILD=1    skip `cargo build --release --examples`
-#   INTEROP_PARTS="a b c d"   which parts to run
+#   INTEROP_PARTS="a b c d e"   which parts to run
 
 set -uo pipefail
 
@@ -47,11 +59,13 @@ VENV="$HERE/.venv"
 PY="$VENV/bin/python"
 WEBSOCKETS_VERSION=17.4 # keep in sync with interop/requirements.txt
 WS_VERSION=8.23.0       # keep in sync with interop/package.json + package-lock.json
-PARTS="${INTEROP_PARTS:-a b c d}"
+PARTS="${INTEROP_PARTS:-a b c d e}"
 
 EXAMPLES="$ROOT/target/release/examples"
 read -r -a ECHO_SERVER_CMD <<<"${ECHO_SERVER_BIN:-$EXAMPLES/echo_server}"
 read -r -a CLIENT_CMD <<<"${CLIENT_BIN:-$EXAMPLES/client}"
+read -r -a HYPER_SERVER_CMD <<<"${HYPER_SERVER_BIN:-$EXAMPLES/hyper_server}"
+read -r -a H2_CLIENT_CMD <<<"${H2_CLIENT_BIN:-$EXAMPLES/h2_client_checks}"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/rfc6455-interop.XXXXXX")"
 RESULTS="$TMP/results.txt"
@@ -190,12 +204,16 @@ setup() {
 }
 
 build() {
-    if [[ "${INTEROP_NO_BUILD:-0}" == 1 || (-n "${ECHO_SERVER_BIN:-}" && -n "${CLIENT_BIN:-}") ]]; then
-        log "skipping cargo build"
-        return 0
+    [[ "${INTEROP_NO_BUILD:-0}" == 1 ]] && { log "skipping cargo build"; return 0; }
+    if [[ " $PARTS " =~ \ [abcd]\  && (-z "${ECHO_SERVER_BIN:-}" || -z "${CLIENT_BIN:-}") ]]; then
+        log "cargo build --release --examples"
+        (cd "$ROOT" && cargo build --release --examples) >"$TMP/build.log" 2>&1 || return 1
     fi
-    log "cargo build --release --examples"
-    (cd "$ROOT" && cargo build --release --examples) >"$TMP/build.log" 2>&1
+    if [[ " $PARTS " == *" e "* && (-z "${HYPER_SERVER_BIN:-}" || -z "${H2_CLIENT_BIN:-}") ]]; then
+        log "cargo build --release --features hyper --example hyper_server --example h2_client_checks"
+        (cd "$ROOT" && cargo build --release --features hyper --example hyper_server --example h2_client_checks) \
+            >>"$TMP/build.log" 2>&1 || return 1
+    fi
 }
 
 if ! setup; then
@@ -317,12 +335,66 @@ part_d() {
     done
 }
 
+# --- (e) HTTP/2 (RFC 8441): Node http2 <-> our hyper server and HTTP/2 client ---
+part_e() {
+    local logf="$TMP/hyper_server.log" port hpid before
+    # A Node http2 client -> our hyper_server.
+    if have_cmd hyper_server "${HYPER_SERVER_CMD[@]}"; then
+        before="$(grep -c '^FAIL - ' "$RESULTS")"
+        port="$(free_port)"
+        "${HYPER_SERVER_CMD[@]}" "127.0.0.1:$port" >"$logf" 2>&1 &
+        hpid=$!
+        PIDS+=("$hpid")
+        if wait_listening "$port" "$hpid" 15; then
+            log "(e) node http2 client -> ${HYPER_SERVER_CMD[*]} on 127.0.0.1:$port (extended CONNECT, h2c)"
+            run_checker "node http2 client checks" 120 node "$HERE/node_h2_client_checks.js" "http://127.0.0.1:$port"
+            if kill -0 "$hpid" 2>/dev/null; then
+                result ok "hyper_server still running after the node http2 client checks"
+            else
+                result FAIL "hyper_server still running after the node http2 client checks" \
+                    "it exited: $(tail -c 300 "$logf" | tr '\n' ' ')"
+            fi
+            if (($(grep -c '^FAIL - ' "$RESULTS") > before)); then
+                log "last lines of the hyper_server log:"
+                tail -n 20 "$logf" | sed 's/^/#   /'
+            fi
+        else
+            result FAIL "hyper_server listens on 127.0.0.1:$port" "not listening within 15 s: $(tail -c 300 "$logf" | tr '\n' ' ')"
+        fi
+        stop_pid "$hpid"
+    fi
+    # Our HTTP/2 client -> a Node http2 echo server.
+    have_cmd h2_client_checks "${H2_CLIENT_CMD[@]}" || return
+    local label="h2 client -> node http2 server" slog="$TMP/node-h2-server.log"
+    start_peer "$label: echo server" "$slog" node "$HERE/node_h2_echo_server.js" || return
+    log "(e) ${H2_CLIENT_CMD[*]} http://127.0.0.1:$PEER_PORT ($label)"
+    run_checker "$label checks" 120 "${H2_CLIENT_CMD[@]}" "http://127.0.0.1:$PEER_PORT" "$label"
+    stop_pid "$PEER_PID"
+    # The server's view: every WebSocket a stream of the one HTTP/2 connection,
+    # one of them compressed.
+    local streams sessions
+    streams="$(grep -c '^STREAM ' "$slog")"
+    sessions="$(sed -n 's/^STREAM session=\([0-9]*\) .*/\1/p' "$slog" | sort -u | wc -l)"
+    if ((streams >= 4 && sessions == 1)); then
+        result ok "$label: the server saw $streams WebSocket streams, all on one HTTP/2 connection"
+    else
+        result FAIL "$label: the server saw every WebSocket on one HTTP/2 connection" \
+            "$streams streams on $sessions connections: $(tr '\n' ' ' <"$slog" | tail -c 400)"
+    fi
+    if grep -q '^STREAM .* ext=permessage-deflate.* messages=[1-9]' "$slog"; then
+        result ok "$label: the server answered permessage-deflate and received messages on it"
+    else
+        result FAIL "$label: the server answered permessage-deflate" "$(tr '\n' ' ' <"$slog" | tail -c 400)"
+    fi
+}
+
 for part in $PARTS; do
     case "$part" in
     a) part_a ;;
     b) part_b ;;
     c) part_c ;;
     d) part_d ;;
+    e) part_e ;;
     *) result FAIL "INTEROP_PARTS" "unknown part $part" ;;
     esac
 done

@@ -88,7 +88,7 @@
 //! | module | what it does | RFC |
 //! | --- | --- | --- |
 //! | [`blocking`] (feature `std`) | `std::io`/`std::net` adapter: [`connect`](blocking::connect), [`accept`](blocking::accept), [`read_request`](blocking::read_request) (then accept, reject or answer plain HTTP), a [`WebSocket`](blocking::WebSocket) over any `Read + Write`, split into a reader and a writer for two threads | — |
-//! | [`hyper`](hyper/index.html) (feature `hyper`) | WebSockets in hyper and axum services, HTTP/1.1 upgrades and HTTP/2 extended CONNECTs, one call in the handler (`upgrade`); an HTTP/2 client (`Http2Connection`) | RFC 8441 |
+//! | [`hyper`](hyper/index.html) (feature `hyper`) | WebSockets in hyper and axum services, HTTP/1.1 upgrades and HTTP/2 extended CONNECTs, one call in the handler (`upgrade`); an HTTP/2 client (`Http2Connection`, `connect`), `ws://` (h2c) and `wss://` (ALPN `h2`, with `rustls`) | RFC 8441 |
 //! | [`tokio`](tokio/index.html) (feature `tokio`) | the same over any `AsyncRead + AsyncWrite`: `connect`, `accept`, `read_request`, a `WebSocketStream` that is a `Stream` and a `Sink` of messages, split halves for two tasks | — |
 //! | [`adapter`] (feature `std`) | what both adapters share: one [`Error`](adapter::Error), one [`ClientConfig`](adapter::ClientConfig), one [`ServerConfig`](adapter::ServerConfig) | — |
 //! | [`driver`] | the one loop every adapter runs: what to write, when to read, when to wake, when to shut the transport down | — |
@@ -175,7 +175,8 @@
 //! - `hyper` (off by default; needs `tokio`): WebSocket routes in hyper 1
 //!   servers and every framework on it (axum, ...) in one call, over
 //!   HTTP/1.1 and HTTP/2 (RFC 8441), and an HTTP/2 client that opens
-//!   WebSockets as streams of one connection:
+//!   WebSockets as streams of one connection; with `rustls` too, both over
+//!   TLS (ALPN `h2`, HTTP/1.1 and HTTP/2 on one port):
 //!   [`rfc6455::hyper`](hyper/index.html).
 //! - `rustls` (off by default; needs `std`): `wss://` in `connect` and TLS
 //!   servers in one call, in both adapters, with rustls on the *ring*

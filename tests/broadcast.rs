@@ -679,6 +679,35 @@ macro_rules! against_both {
     };
 }
 
+/// Without the `rustls` feature, `--tls-cert`/`--tls-key` stop the chat at
+/// start-up with the command line that has the feature (TLS is tested in
+/// `tests/broadcast_tls.rs`).
+#[cfg(not(feature = "rustls"))]
+#[test]
+fn tls_flags_without_the_rustls_feature_say_how_to_run() {
+    let mut bins = vec![("broadcast", "rustls")];
+    if cfg!(feature = "tokio") {
+        bins.push(("async_broadcast", "tokio,rustls"));
+    }
+    for (bin, features) in bins {
+        let out = Command::new(chat_binary(bin))
+            .args([
+                "127.0.0.1:0",
+                "--tls-cert",
+                "cert.pem",
+                "--tls-key",
+                "key.pem",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the chat example");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bin}: {err}");
+        let want = format!("cargo run --release --features {features} --example {bin} --");
+        assert!(err.contains(&want), "{bin}: {err}");
+    }
+}
+
 against_both!(
     three_clients_join_chat_and_one_vanishes,
     a_client_that_never_reads_does_not_stall_the_others_and_is_dropped,

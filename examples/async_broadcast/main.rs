@@ -1,7 +1,13 @@
 //! The chat server of `broadcast`, on the tokio adapter.
 //!
 //! Usage: `cargo run --release --features tokio --example async_broadcast [ADDR] [--ping-interval SECS]`
-//! (default address `127.0.0.1:8081`; open `http://ADDR/`).
+//! (default address `127.0.0.1:8081`; open `http://ADDR/`), or over TLS:
+//! `cargo run --release --features tokio,rustls --example async_broadcast --
+//! [ADDR] --tls-cert cert.pem --tls-key key.pem` (PEM; see
+//! `common/server_args.rs`), which serves the page on `https://ADDR/` and
+//! the chat on `wss://ADDR/`, TLS only: with the flags the port takes no
+//! plain `http://` or `ws://`. Without the `rustls` feature the flags fail
+//! at start-up, naming the command to run instead.
 //!
 //! Same page, same strings and same limits as the blocking `broadcast`
 //! example: everyone is told `User<port> just connected.` when a client
@@ -21,25 +27,33 @@ mod accept_backoff;
 mod chat;
 mod page;
 mod room;
+#[path = "../common/server_args.rs"]
+mod server_args;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use accept_backoff::AcceptBackoff;
 use rfc6455::handshake::Accept;
-use rfc6455::tokio::{self as ws, ServerConfig};
+use rfc6455::tokio::{self as ws, Incoming, ServerConfig};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use chat::chat;
 use room::Room;
+use server_args::ServerArgs;
 
 struct Options {
     addr: String,
     ping_interval: Option<Duration>,
+    /// `--tls-cert` and `--tls-key`.
+    tls: Option<(String, String)>,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: async_broadcast [ADDR] [--ping-interval SECS]");
+    eprintln!(
+        "usage: async_broadcast [ADDR] [--ping-interval SECS] [--tls-cert FILE --tls-key FILE]"
+    );
     std::process::exit(2)
 }
 
@@ -47,7 +61,9 @@ fn parse_args() -> Options {
     let mut opts = Options {
         addr: "127.0.0.1:8081".into(),
         ping_interval: Some(Duration::from_secs(20)),
+        tls: None,
     };
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -58,22 +74,37 @@ fn parse_args() -> Options {
                     .unwrap_or_else(|| usage());
                 opts.ping_interval = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
             }
+            "--tls-cert" => cert = Some(args.next().unwrap_or_else(|| usage())),
+            "--tls-key" => key = Some(args.next().unwrap_or_else(|| usage())),
             "-h" | "--help" => usage(),
             other if !other.starts_with('-') => opts.addr = other.to_string(),
             _ => usage(),
         }
     }
+    opts.tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => usage(),
+    };
     opts
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let opts = parse_args();
+    let mut config = ServerConfig::default();
+    let tls_args = ServerArgs {
+        addr: None,
+        tls: opts.tls.clone(),
+    };
+    // Exits with a message when the files are unusable or the `rustls`
+    // feature is off.
+    let tls = tls_args.apply_tls("async_broadcast", "tokio,rustls", &mut config) == "wss";
     let listener = TcpListener::bind(&opts.addr).await?;
     let addr = listener.local_addr()?;
-    eprintln!("async_broadcast: chat on http://{addr}/");
+    let scheme = if tls { "https" } else { "http" };
+    eprintln!("async_broadcast: chat on {scheme}://{addr}/");
     let room = Arc::new(Room::default());
-    let mut config = ServerConfig::default();
     config.config.ping_interval = opts.ping_interval;
     config.config.max_message_size = 64 << 10;
     config.config.max_frame_size = 64 << 10;
@@ -93,7 +124,13 @@ async fn main() -> std::io::Result<()> {
             }
         };
         let (room, config) = (Arc::clone(&room), Arc::clone(&config));
-        tokio::spawn(async move { serve(stream, peer.port(), &room, &config).await });
+        tokio::spawn(async move {
+            if tls {
+                serve_tls(stream, peer.port(), &room, &config).await;
+            } else {
+                serve(stream, peer.port(), &room, &config).await;
+            }
+        });
     }
 }
 
@@ -101,6 +138,25 @@ async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig)
     let Ok(incoming) = ws::read_request(stream, config).await else {
         return;
     };
+    welcome(incoming, port, room).await;
+}
+
+/// [`serve`] over TLS (`config.tls` is set): the TLS handshake, then the
+/// request, within the handshake timeout.
+async fn serve_tls(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig) {
+    let incoming = match ws::read_request_maybe_tls(stream, config).await {
+        Ok(incoming) => incoming,
+        Err(e) => {
+            // A browser that does not trust the certificate ends up here.
+            eprintln!("async_broadcast: TLS request from port {port} failed: {e}");
+            return;
+        }
+    };
+    welcome(incoming, port, room).await;
+}
+
+/// Answers a request: the page, or the chat until the client leaves.
+async fn welcome<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>, port: u16, room: &Room) {
     if !incoming.request().is_upgrade() {
         let _ = page::serve(incoming).await;
         return;

@@ -1,8 +1,8 @@
-//! The chat page, served over plain HTTP on the WebSocket port (the same
-//! page as the blocking `broadcast` example).
+//! The chat page, served over HTTP (or HTTPS, with `--tls-cert`) on the
+//! WebSocket port (the same page as the blocking `broadcast` example).
 
 use rfc6455::tokio::{Error, Incoming};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The page: a message list, a text input and a send button; it connects
 /// back over WebSocket to the host it was loaded from.
@@ -10,7 +10,7 @@ pub const INDEX_HTML: &str = include_str!("../broadcast/index.html");
 
 /// Answers a request that is not a WebSocket upgrade: the page at `/`,
 /// 404 elsewhere.
-pub async fn serve(incoming: Incoming<TcpStream>) -> Result<(), Error> {
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>) -> Result<(), Error> {
     match incoming.request().path() {
         "/" | "/index.html" => {
             incoming

@@ -2,7 +2,13 @@
 //!
 //! Usage: `cargo run --example broadcast -- [ADDR] [--redis URL]
 //! [--ping-interval SECS]` (default address `127.0.0.1:8080`; open
-//! `http://ADDR/`).
+//! `http://ADDR/`), or over TLS: `cargo run --features rustls --example
+//! broadcast -- [ADDR] --tls-cert cert.pem --tls-key key.pem` (PEM; see
+//! `common/server_args.rs`), which serves the page on `https://ADDR/` and
+//! the chat on `wss://ADDR/` (the page connects with `wss:` when it was
+//! loaded over `https:`). With the flags the port is TLS only: it takes no
+//! plain `http://` or `ws://` clients. Without the `rustls` feature the
+//! flags fail at start-up, naming the command to run instead.
 //!
 //! `GET /` serves a small page that connects back over WebSocket. Everyone is
 //! told `User<port> just connected.` when a client joins, `User<port> says:
@@ -22,7 +28,8 @@
 //! the outage stay on their node. See `redis_link`.
 //!
 //! Modules: `room` (the clients and getting lines to them), `redis_link` (the
-//! other nodes), `page` (the HTML page). Threads: each connection's request
+//! other nodes), `page` (the HTML page), `tls` (a TLS client's state, shared
+//! by its reader and the writer). Threads: each connection's request
 //! is read and answered on a short-lived thread of its own (which serves the
 //! page, or accepts the WebSocket and adds the client to the room); then each
 //! client has a reader thread (64 KiB stack) that reads and decodes its
@@ -58,27 +65,38 @@ mod accept_backoff;
 mod page;
 mod redis_link;
 mod room;
+#[path = "../common/server_args.rs"]
+mod server_args;
+mod tls;
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{self, ServerConfig};
+use rfc6455::blocking::{self, Incoming, ServerConfig};
 use rfc6455::driver::{Driver, ReadStep};
 use rfc6455::handshake::Accept;
 use rfc6455::{Connection, Event};
 
 use accept_backoff::AcceptBackoff;
 use room::Room;
+use server_args::ServerArgs;
+use tls::Tls;
 
 struct Options {
     addr: String,
     redis: Option<String>,
     ping_interval: Option<Duration>,
+    /// `--tls-cert` and `--tls-key`.
+    tls: Option<(String, String)>,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: broadcast [ADDR] [--redis URL] [--ping-interval SECS]");
+    eprintln!(
+        "usage: broadcast [ADDR] [--redis URL] [--ping-interval SECS] \
+         [--tls-cert FILE --tls-key FILE]"
+    );
     std::process::exit(2)
 }
 
@@ -87,7 +105,9 @@ fn parse_args() -> Options {
         addr: "127.0.0.1:8080".into(),
         redis: None,
         ping_interval: Some(Duration::from_secs(20)),
+        tls: None,
     };
+    let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -99,16 +119,34 @@ fn parse_args() -> Options {
                 opts.ping_interval = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
             }
             "--redis" => opts.redis = Some(args.next().unwrap_or_else(|| usage())),
+            "--tls-cert" => cert = Some(args.next().unwrap_or_else(|| usage())),
+            "--tls-key" => key = Some(args.next().unwrap_or_else(|| usage())),
             "-h" | "--help" => usage(),
             other if !other.starts_with('-') => opts.addr = other.to_string(),
             _ => usage(),
         }
     }
+    opts.tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => usage(),
+    };
     opts
 }
 
 fn main() -> std::io::Result<()> {
     let opts = parse_args();
+    let mut config = ServerConfig::default();
+    let tls_args = ServerArgs {
+        addr: None,
+        tls: opts.tls.clone(),
+    };
+    // Exits with a message when the files are unusable or the `rustls`
+    // feature is off.
+    let scheme = match tls_args.apply_tls("broadcast", "rustls", &mut config) {
+        "wss" => "https",
+        _ => "http",
+    };
     let link = opts.redis.as_deref().map(|url| {
         redis_link::Link::new(url).unwrap_or_else(|e| {
             eprintln!("broadcast: bad redis URL {url:?}: {e}");
@@ -117,7 +155,7 @@ fn main() -> std::io::Result<()> {
     });
     let listener = TcpListener::bind(&opts.addr)?;
     let addr = listener.local_addr()?;
-    eprintln!("broadcast: chat on http://{addr}/");
+    eprintln!("broadcast: chat on {scheme}://{addr}/");
     let room = match link {
         None => Room::new(None)?,
         Some((link, outbox)) => {
@@ -127,7 +165,6 @@ fn main() -> std::io::Result<()> {
             room
         }
     };
-    let mut config = ServerConfig::default();
     config.config.ping_interval = opts.ping_interval;
     config.config.max_message_size = 64 << 10;
     config.config.max_frame_size = 64 << 10;
@@ -167,18 +204,48 @@ const READER_STACK: usize = 64 << 10;
 /// pages it touched, only to a thread asking for at least a quarter of it.
 const HANDSHAKE_STACK: usize = 1 << 20;
 
+/// Stack of a TLS client's reader thread: decrypting takes more than the
+/// chat loop alone (still only the pages touched count).
+#[cfg(feature = "rustls")]
+const TLS_READER_STACK: usize = 128 << 10;
+
 /// Reads one request and answers it: serves the page, or accepts the
 /// WebSocket, adds the client to the room and starts its reader thread. This
 /// runs on a thread of its own so that the stack the handshake touched does
-/// not stay with the reader for as long as the client stays.
+/// not stay with the reader for as long as the client stays. With
+/// `config.tls` set, the TLS handshake comes first, here too.
 fn handshake(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
     let Ok(port) = stream.peer_addr().map(|a| a.port()) else {
         return;
     };
-    let incoming = match blocking::read_request(stream, config) {
-        Ok(i) => i,
-        Err(_) => return,
-    };
+    #[cfg(feature = "rustls")]
+    if let Some(tls_config) = &config.tls {
+        let tls_config = Arc::clone(tls_config);
+        let stream = match tls::accept(stream, tls_config, config.handshake_timeout) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("broadcast: port {port}: {e}");
+                return;
+            }
+        };
+        if let Ok(incoming) = blocking::read_request_over(stream, config) {
+            welcome(incoming, port, room, tls::into_parts);
+        }
+        return;
+    }
+    if let Ok(incoming) = blocking::read_request(stream, config) {
+        welcome(incoming, port, room, |tcp| (tcp, None));
+    }
+}
+
+/// Answers a request (over TCP, or TLS): the page, or the WebSocket, whose
+/// stream `parts` takes apart into the socket and the TLS state.
+fn welcome<S: Read + Write>(
+    incoming: Incoming<S>,
+    port: u16,
+    room: &Arc<Room>,
+    parts: fn(S) -> (TcpStream, Option<Box<Tls>>),
+) {
     if !incoming.request().is_upgrade() {
         let _ = page::serve(incoming);
         return;
@@ -191,9 +258,18 @@ fn handshake(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
         }
     };
     let (stream, conn) = ws.into_parts();
+    let (stream, tls) = parts(stream);
+    #[cfg(feature = "rustls")]
+    let stack = if tls.is_some() {
+        TLS_READER_STACK
+    } else {
+        READER_STACK
+    };
+    #[cfg(not(feature = "rustls"))]
+    let stack = READER_STACK;
     let name = format!("User{port}");
     eprintln!("{name} connected ({} online)", room.len() + 1);
-    let client = room.join(name, stream);
+    let client = room.join(name, stream, tls);
     // Boxed: moved by value, the connection (some 500 bytes) would be copied
     // onto the reader's stack a few times on its way into `chat`.
     let conn = Box::new(conn);
@@ -206,9 +282,7 @@ fn handshake(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
             eprintln!("{name} disconnected: {why} ({} online)", room.len());
         }
     };
-    let spawned = std::thread::Builder::new()
-        .stack_size(READER_STACK)
-        .spawn(reader);
+    let spawned = std::thread::Builder::new().stack_size(stack).spawn(reader);
     if let Err(e) = spawned {
         eprintln!("broadcast: cannot start a thread: {e}");
         room.leave(&client);
@@ -220,8 +294,9 @@ fn handshake(stream: TcpStream, room: &Arc<Room>, config: &ServerConfig) {
 /// write goes to the client's own queue (the writer thread sends it between
 /// whole chat lines), and reads wake up by the deadline it reports.
 fn chat(mut conn: Box<Connection>, room: &Room, client: &room::Client) -> String {
-    use std::io::Read;
-    let mut stream = &client.stream;
+    let stream = &client.stream;
+    // A TLS client's ciphertext, read but not yet decrypted.
+    let mut tls_input = client.tls_input();
     let epoch = Instant::now();
     let mut driver = Driver::new();
     conn.handle_timeout(Duration::ZERO);
@@ -269,7 +344,7 @@ fn chat(mut conn: Box<Connection>, room: &Room, client: &room::Client) -> String
                     let _ = stream.set_read_timeout(wait);
                     applied = wait;
                 }
-                match stream.read(conn.read_buf()) {
+                match client.read(room, tls_input.as_mut(), conn.read_buf()) {
                     Ok(0) => {
                         driver.commit_read(&mut conn, 0, epoch.elapsed());
                         return "connection lost".into();

@@ -1,6 +1,7 @@
-//! The chat page, served over plain HTTP on the WebSocket port.
+//! The chat page, served over HTTP (or HTTPS, with `--tls-cert`) on the
+//! WebSocket port.
 
-use std::net::TcpStream;
+use std::io::{Read, Write};
 
 use rfc6455::blocking::{Error, Incoming};
 
@@ -10,7 +11,7 @@ pub const INDEX_HTML: &str = include_str!("index.html");
 
 /// Answers a request that is not a WebSocket upgrade: the page at `/`,
 /// 404 elsewhere.
-pub fn serve(incoming: Incoming<TcpStream>) -> Result<(), Error> {
+pub fn serve<S: Read + Write>(incoming: Incoming<S>) -> Result<(), Error> {
     match incoming.request().path() {
         "/" | "/index.html" => {
             incoming.respond(200, "text/html; charset=utf-8", INDEX_HTML.as_bytes())

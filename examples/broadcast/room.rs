@@ -45,6 +45,14 @@
 //! writing to it (a call that does not wait) and by its reader thread to
 //! queue a reply.
 //!
+//! **TLS clients** (`--tls-cert`) go through the same writer, watcher and
+//! log: the writer seals a batch of a TLS client's lines for it alone and
+//! writes the records the same way, never waiting; records the socket does
+//! not take wait in the client's TLS state, and nothing more is sealed for
+//! it until they are out, so its backlog is the log's, as a plain client's
+//! (see `tls`). A plain client's path is untouched: its lines go from the
+//! log to its socket as they are.
+//!
 //! The room knows nothing of other nodes: lines said here ([`Room::broadcast`])
 //! are also handed to an optional [`Relay`] (the Redis link, when there is
 //! one), and lines that come from elsewhere are delivered to the clients here
@@ -62,6 +70,8 @@ use std::time::{Duration, Instant};
 use rfc6455::connection::encode_shared;
 use rfc6455::outgoing::SharedFrame;
 use rfc6455::MessageKind;
+
+use crate::tls::{self, Tls};
 
 /// Bytes of lines the log keeps for a client that is behind: a client whose
 /// next line is older than that is too slow.
@@ -145,6 +155,8 @@ pub struct Client {
     /// The socket: the client's reader thread reads from it (blocking), the
     /// writer writes to it (never blocking).
     pub stream: TcpStream,
+    /// Its TLS state, for a TLS client (shared with its reader).
+    tls: Option<Box<Tls>>,
     /// Its socket was full: the watcher has it until the socket is writable.
     parked: AtomicBool,
     out: Mutex<Out>,
@@ -200,8 +212,9 @@ impl Client {
     }
 
     /// Stops sending lines, and queues a Close frame (1008) behind a line
-    /// partly written, dropping the rest; lends the socket's buffer room
-    /// for them.
+    /// partly written (or, for a TLS client, behind the records not yet
+    /// written), dropping the rest; lends the socket's buffer room for
+    /// them.
     fn too_slow(&self, out: &mut Out, why: &str) {
         eprintln!("{} is too slow ({why}): disconnecting", self.name);
         let keep = usize::from(out.offset > 0);
@@ -210,7 +223,11 @@ impl Client {
         out.own.push_back(Chunk::Own(TOO_SLOW.to_vec()));
         out.own_bytes += TOO_SLOW.len();
         out.closing = Some(Instant::now() + CLOSE_GRACE);
-        set_send_buffer(&self.stream, SEND_BUFFER + GOODBYE_ROOM + out.own_bytes);
+        let sealed = self.tls.as_ref().map_or(0, |t| t.pending());
+        set_send_buffer(
+            &self.stream,
+            SEND_BUFFER + GOODBYE_ROOM + out.own_bytes + sealed,
+        );
     }
 
     /// Shuts the socket down (its reader thread then sees the end and
@@ -276,6 +293,9 @@ impl Client {
         now: Instant,
         lines: &mut Vec<SharedFrame>,
     ) -> Step {
+        if let Some(tls) = &self.tls {
+            return self.write_tls(tls, out, room, now, lines);
+        }
         if out.closing.is_some_and(|t| now >= t) {
             self.cut_off(out);
             return Step::Done;
@@ -285,7 +305,7 @@ impl Client {
         let mut more = out.own.len() > own;
         lines.clear();
         if out.closing.is_none() && own < MAX_IOV {
-            match room.take(out.cursor, MAX_IOV - own, lines) {
+            match room.take(out.cursor, MAX_IOV - own, MAX_BATCH_BYTES, lines) {
                 Ok(left) => more |= left,
                 Err(missed) => {
                     self.too_slow(out, &format!("{missed} lines missed"));
@@ -329,6 +349,112 @@ impl Client {
         } else {
             Step::Idle
         }
+    }
+
+    /// [`write_locked`](Self::write_locked) for a TLS client: the records
+    /// sealed before go first; once they are all out, a batch of its own
+    /// bytes and lines (up to [`tls::BATCH_BYTES`]) is sealed for it and
+    /// written. Every piece is sealed whole, so `offset` stays 0.
+    fn write_tls(
+        &self,
+        tls: &Tls,
+        out: &mut Out,
+        room: &Room,
+        now: Instant,
+        lines: &mut Vec<SharedFrame>,
+    ) -> Step {
+        if out.closing.is_some_and(|t| now >= t) {
+            self.cut_off(out);
+            return Step::Done;
+        }
+        match self.send_sealed(tls, out) {
+            Step::Idle => {}
+            other => return other,
+        }
+        // Own bytes first, then lines from the log, a batch at most.
+        let mut own = 0;
+        let mut bytes = 0;
+        for c in out.own.iter().take(MAX_IOV) {
+            if bytes >= tls::BATCH_BYTES {
+                break;
+            }
+            bytes += c.bytes().len();
+            own += 1;
+        }
+        let mut more = out.own.len() > own;
+        lines.clear();
+        if out.closing.is_none() && !more && own < MAX_IOV && bytes < tls::BATCH_BYTES {
+            let room_left = tls::BATCH_BYTES - bytes;
+            match room.take(out.cursor, MAX_IOV - own, room_left, lines) {
+                Ok(left) => more |= left,
+                Err(missed) => {
+                    self.too_slow(out, &format!("{missed} lines missed"));
+                    return Step::More;
+                }
+            }
+        }
+        if own + lines.len() == 0 {
+            if out.closing.is_some() {
+                tls.close_notify(&self.stream);
+                self.cut_off(out);
+                return Step::Done;
+            }
+            return Step::Idle;
+        }
+        let mut iov = Vec::with_capacity(own + lines.len());
+        iov.extend(out.own.iter().take(own).map(|c| IoSlice::new(c.bytes())));
+        iov.extend(lines.iter().map(|f| IoSlice::new(f.as_bytes())));
+        let sealed = tls.seal(&iov);
+        drop(iov);
+        if sealed.is_err() {
+            self.cut_off(out);
+            return Step::Done;
+        }
+        out.sealed(own, lines.len());
+        match self.send_sealed(tls, out) {
+            Step::Idle if more => Step::More,
+            Step::Idle if out.closing.is_some() && out.own.is_empty() => {
+                tls.close_notify(&self.stream);
+                self.cut_off(out);
+                Step::Done
+            }
+            step => step,
+        }
+    }
+
+    /// Writes a TLS client's sealed records: `Idle` when all are out,
+    /// `Park` when its socket is full.
+    fn send_sealed(&self, tls: &Tls, out: &mut Out) -> Step {
+        match tls.send(&self.stream) {
+            Ok(true) => Step::Idle,
+            Ok(false) => Step::Park,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::More,
+            Err(_) => {
+                // The connection is gone: its reader will notice and leave.
+                self.cut_off(out);
+                Step::Done
+            }
+        }
+    }
+
+    /// Reads from the client's socket for its reader thread: plaintext,
+    /// through TLS for a TLS client (`input` is its buffer, see
+    /// [`tls::Input::for_client`]).
+    pub fn read(
+        &self,
+        room: &Room,
+        input: Option<&mut tls::Input>,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
+        match (&self.tls, input) {
+            (Some(tls), Some(input)) => tls.read(&self.stream, input, buf, || room.wake(false)),
+            _ => (&self.stream).read(buf),
+        }
+    }
+
+    /// The reader thread's TLS buffer, for a TLS client.
+    pub fn tls_input(&self) -> Option<tls::Input> {
+        tls::Input::for_client(self.tls.as_deref())
     }
 }
 
@@ -378,11 +504,23 @@ impl Out {
             self.own = VecDeque::new();
         }
     }
+
+    /// Marks the first `own` of the client's own chunks and `lines` lines
+    /// from the cursor as sealed (TLS: they are the client's records now).
+    fn sealed(&mut self, own: usize, lines: usize) {
+        for c in self.own.drain(..own) {
+            self.own_bytes -= c.bytes().len();
+        }
+        self.cursor += lines as u64;
+        if self.own.is_empty() && self.own.capacity() > 8 {
+            self.own = VecDeque::new();
+        }
+    }
 }
 
 /// `sendmsg(2)` with `MSG_DONTWAIT`: writes what the socket has room for,
 /// and never waits (the socket itself stays blocking for its reader).
-fn send_now(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+pub fn send_now(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -516,9 +654,10 @@ impl Room {
         Ok(room)
     }
 
-    /// Adds a client (`stream` is its socket, see [`Client::stream`]) and
-    /// announces it to everyone, itself included.
-    pub fn join(&self, name: String, stream: TcpStream) -> Arc<Client> {
+    /// Adds a client (`stream` is its socket, see [`Client::stream`]; `tls`
+    /// its TLS state, for a TLS client) and announces it to everyone,
+    /// itself included.
+    pub fn join(&self, name: String, stream: TcpStream, tls: Option<Box<Tls>>) -> Arc<Client> {
         // No Nagle delay: the writer batches by itself.
         let _ = stream.set_nodelay(true);
         set_send_buffer(&stream, SEND_BUFFER);
@@ -540,6 +679,7 @@ impl Room {
             let client = Arc::new(Client {
                 name,
                 stream,
+                tls,
                 parked: AtomicBool::new(false),
                 out: Mutex::new(Out {
                     cursor: shared.end(),
@@ -617,10 +757,16 @@ impl Room {
     }
 
     /// Hands references to the lines from `cursor` on, at most `max` and
-    /// [`MAX_BATCH_BYTES`] (but at least one), to `lines`; returns whether
-    /// more are waiting, or how many lines the client missed if its next
-    /// one has left the log.
-    fn take(&self, cursor: u64, max: usize, lines: &mut Vec<SharedFrame>) -> Result<bool, u64> {
+    /// `max_bytes` (but at least one), to `lines`; returns whether more are
+    /// waiting, or how many lines the client missed if its next one has
+    /// left the log.
+    fn take(
+        &self,
+        cursor: u64,
+        max: usize,
+        max_bytes: usize,
+        lines: &mut Vec<SharedFrame>,
+    ) -> Result<bool, u64> {
         let shared = lock(&self.shared);
         if cursor < shared.first {
             return Err(shared.first - cursor);
@@ -628,7 +774,7 @@ impl Room {
         let start = (cursor - shared.first) as usize;
         let mut bytes = 0;
         for f in shared.frames.range(start.min(shared.frames.len())..) {
-            if lines.len() == max || (bytes >= MAX_BATCH_BYTES && !lines.is_empty()) {
+            if lines.len() == max || (bytes >= max_bytes && !lines.is_empty()) {
                 return Ok(true);
             }
             bytes += f.as_bytes().len();

@@ -146,6 +146,15 @@ pub enum Error {
     #[cfg(feature = "hyper")]
     #[error("the HTTP/2 server does not accept WebSockets (no SETTINGS_ENABLE_CONNECT_PROTOCOL): use HTTP/1.1")]
     ExtendedConnectDisabled,
+    /// A TLS server did not agree on `h2` by ALPN (it chose `http/1.1`, or
+    /// nothing), so the connection cannot carry HTTP/2 (RFC 9113 §3.2):
+    /// open the WebSocket over HTTP/1.1 (features `hyper` and `rustls`).
+    #[cfg(all(feature = "hyper", feature = "rustls"))]
+    #[error("{host} did not agree on HTTP/2 by ALPN: use HTTP/1.1")]
+    Http2NotNegotiated {
+        /// The host of the URL.
+        host: std::string::String,
+    },
 }
 
 impl Error {

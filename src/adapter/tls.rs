@@ -81,6 +81,10 @@ use super::Error;
 /// ALPN: WebSockets ride HTTP/1.1 (RFC 6455 §4.1).
 const ALPN_HTTP11: &[u8] = b"http/1.1";
 
+/// ALPN: HTTP/2 over TLS (RFC 9113 §3.2), where WebSockets are streams
+/// (RFC 8441).
+pub(crate) const ALPN_H2: &[u8] = b"h2";
+
 /// The crypto provider of every config this crate builds: *ring* (see the
 /// [module docs](self) for why). Use it for configs of your own, so that
 /// they do not depend on a process-wide default provider.
@@ -179,6 +183,43 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// A server config for a port that serves HTTP/2 and HTTP/1.1: as
+/// [`server_config`], with ALPN `h2` first, then `http/1.1`. For a hyper
+/// server (hyper-util's `auto` builder, HTTP/2 with
+/// `enable_connect_protocol()`) whose WebSocket routes answer with
+/// `rfc6455::hyper` (feature `hyper`): browsers that agree on `h2` open
+/// their `wss://` WebSockets as streams of the page's own connection (RFC
+/// 8441), the others upgrade an HTTP/1.1 connection. Not for
+/// `accept_maybe_tls`, which speaks HTTP/1.1 only: a client that agreed on
+/// `h2` would send it HTTP/2.
+///
+/// ```
+/// use rfc6455::adapter::{tls, ServerConfig};
+/// use rfc6455::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+///
+/// // From PEM files: `CertificateDer::pem_file_iter("cert.pem")` and
+/// // `PrivateKeyDer::from_pem_file("key.pem")` (`pki_types::pem::PemObject`).
+/// // Here a self-signed certificate made by `rcgen`:
+/// let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+/// let chain = vec![made.cert.der().clone()];
+/// let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
+///
+/// let tls = tls::server_config_h2(chain, key)?;
+/// assert_eq!(tls.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+/// // For `rfc6455::tokio::MaybeTlsStream::accept`, then hyper-util's `auto` builder.
+/// let config = ServerConfig::default().with_tls(tls);
+/// assert!(config.tls.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn server_config_h2(
+    cert_chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let mut config = Arc::unwrap_or_clone(server_config(cert_chain, key)?);
+    config.alpn_protocols = std::vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// The client config a `wss://` connection uses.
 pub(crate) fn client_config_for(config: &super::ClientConfig) -> Arc<rustls::ClientConfig> {
     match &config.tls {
@@ -186,6 +227,44 @@ pub(crate) fn client_config_for(config: &super::ClientConfig) -> Arc<rustls::Cli
         None => default_client_config(),
     }
 }
+
+/// The client config a `wss://` connection uses, offering exactly the
+/// protocols `alpn` by ALPN: `config.tls`'s own list is replaced when it
+/// differs (on a copy; the copy shares its session cache). The default
+/// configs are built once for each list.
+#[cfg(feature = "hyper")]
+pub(crate) fn client_config_offering(
+    config: &super::ClientConfig,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    static H2: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let base = client_config_for(config);
+    if base
+        .alpn_protocols
+        .iter()
+        .map(Vec::as_slice)
+        .eq(alpn.iter().copied())
+    {
+        return base;
+    }
+    let offer = || {
+        let mut copy = rustls::ClientConfig::clone(&base);
+        copy.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(copy)
+    };
+    if config.tls.is_none() && alpn == [ALPN_H2, ALPN_HTTP11] {
+        return Arc::clone(H2.get_or_init(offer));
+    }
+    offer()
+}
+
+/// ALPN `h2`, then `http/1.1`: what an HTTP/2 client offers.
+#[cfg(feature = "hyper")]
+pub(crate) const OFFER_H2: [&[u8]; 2] = [ALPN_H2, ALPN_HTTP11];
+
+/// ALPN `http/1.1` alone: an HTTP/1.1 upgrade's offer.
+#[cfg(feature = "hyper")]
+pub(crate) const OFFER_HTTP11: [&[u8]; 1] = [ALPN_HTTP11];
 
 /// The name the server's certificate must carry (and SNI, for a DNS name).
 pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {

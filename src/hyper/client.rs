@@ -6,13 +6,12 @@ use std::task::{ready, Context, Poll};
 
 use ::h2::client::SendRequest;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use ::tokio::net::TcpStream;
 use bytes::{Bytes, BytesMut};
 use http::{Method, Version};
 
 use crate::adapter::{ClientConfig, Error};
 use crate::handshake::{HandshakeError, Response, Uri};
-use crate::tokio::WebSocketStream;
+use crate::tokio::{MaybeTlsStream, WebSocketStream};
 use crate::upgrade::ClientUpgrade;
 
 /// The HTTP/2 settings of a client connection: how much each WebSocket
@@ -103,6 +102,84 @@ pub struct Http2Connection {
 }
 
 impl Http2Connection {
+    /// Opens an HTTP/2 connection to the host and port of `url`, with the
+    /// default [`Http2Config`]: `ws://` speaks HTTP/2 over TCP with prior
+    /// knowledge (h2c); `wss://` (feature `rustls`) opens TLS offering ALPN
+    /// `h2` and `http/1.1` (SNI and the certificate's name from the host,
+    /// `config.tls` or Mozilla's roots, its ALPN list replaced), and fails
+    /// with `Error::Http2NotNegotiated` when the server does not choose
+    /// `h2`. [`ClientConfig::handshake_timeout`] covers it all: name
+    /// resolution, TCP, TLS and the HTTP/2 settings. The path of `url` is
+    /// not used: each [`websocket`](Self::websocket) names its own.
+    ///
+    /// ```
+    /// use rfc6455::hyper::{ClientConfig, Http2Connection};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::hyper::Error> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # tokio::spawn(async move {
+    /// #     let (tcp, _) = listener.accept().await?;
+    /// #     let service = hyper::service::service_fn(|mut req: http::Request<hyper::body::Incoming>| async move {
+    /// #         let (response, ws) = rfc6455::hyper::upgrade::<_, http_body_util::Full<bytes::Bytes>>(&mut req, &Default::default(), &Default::default());
+    /// #         tokio::spawn(async move {
+    /// #             let mut ws = ws?.await?;
+    /// #             while let Ok(msg) = ws.read().await { ws.send(&msg).await?; }
+    /// #             Ok::<_, rfc6455::hyper::Error>(())
+    /// #         });
+    /// #         Ok::<_, std::convert::Infallible>(response)
+    /// #     });
+    /// #     let mut server = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    /// #     server.enable_connect_protocol();
+    /// #     server.serve_connection(hyper_util::rt::TokioIo::new(tcp), service).await.ok();
+    /// #     Ok::<_, std::io::Error>(())
+    /// # });
+    /// // `addr`: an HTTP/2 server that accepts WebSockets; with `wss://`,
+    /// // the same over TLS.
+    /// let config = ClientConfig::default();
+    /// let h2 = Http2Connection::connect(&format!("ws://{addr}/"), &config).await?;
+    /// let (mut chat, _) = h2.websocket(&format!("ws://{addr}/chat"), &config).await?;
+    /// let (mut feed, _) = h2.websocket(&format!("ws://{addr}/feed"), &config).await?;
+    /// chat.send_text("one connection").await?;
+    /// feed.send_text("two WebSockets").await?;
+    /// assert_eq!(chat.read().await?, "one connection".into());
+    /// assert_eq!(feed.read().await?, "two WebSockets".into());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(url: &str, config: &ClientConfig) -> Result<Http2Connection, Error> {
+        Self::connect_with(url, config, &Http2Config::default()).await
+    }
+
+    /// [`connect`](Self::connect) with the HTTP/2 settings `h2`.
+    ///
+    /// ```no_run
+    /// use rfc6455::hyper::{ClientConfig, Http2Config, Http2Connection};
+    /// # async fn run() -> Result<(), rfc6455::hyper::Error> {
+    /// let windows = Http2Config { stream_window: 8 << 20, connection_window: 16 << 20, ..Default::default() };
+    /// let h2 = Http2Connection::connect_with("wss://example.com/", &ClientConfig::default(), &windows).await?;
+    /// let (ws, _) = h2.websocket("wss://example.com/chat", &ClientConfig::default()).await?;
+    /// # let _ = ws;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_with(
+        url: &str,
+        config: &ClientConfig,
+        h2: &Http2Config,
+    ) -> Result<Http2Connection, Error> {
+        let uri = Uri::parse(url)?;
+        with_timeout(config.handshake_timeout, async {
+            let stream = open_transport(&uri, config, true).await?;
+            if !agreed_h2(&stream) {
+                return Err(not_h2(&uri));
+            }
+            Self::handshake_with(stream, h2).await
+        })
+        .await
+    }
+
     /// Starts HTTP/2 over `io` with the default [`Http2Config`].
     ///
     /// ```no_run
@@ -257,22 +334,120 @@ async fn with_timeout<T>(
     }
 }
 
-/// Opens a WebSocket to a `ws://` URL over HTTP/2 if the server takes it,
-/// over HTTP/1.1 if not: HTTP/2 with prior knowledge (h2c) on a TCP
-/// connection, and, when the server does not speak HTTP/2 or did not send
-/// `SETTINGS_ENABLE_CONNECT_PROTOCOL` (RFC 8441 §3), the HTTP/1.1 upgrade
-/// of [`tokio::connect_with`](crate::tokio::connect_with) on a new TCP
-/// connection. [`ClientStream::is_h2`] tells which.
+/// TCP to the host and port of `uri`, and TLS over it for `wss://`
+/// (feature `rustls`), offering ALPN `h2` and `http/1.1` when `h2`, or
+/// `http/1.1` alone.
+async fn open_transport(
+    uri: &Uri,
+    config: &ClientConfig,
+    h2: bool,
+) -> Result<MaybeTlsStream, Error> {
+    // Checked before anything goes on the network.
+    #[cfg(feature = "rustls")]
+    let name = match uri.is_secure() {
+        true => Some(crate::adapter::tls::server_name(uri.host())?),
+        false => None,
+    };
+    #[cfg(not(feature = "rustls"))]
+    if uri.is_secure() {
+        return Err(Error::TlsRequired);
+    }
+    let tcp = crate::tokio::open_tcp(uri).await?;
+    if config.nodelay {
+        tcp.set_nodelay(true)?;
+    }
+    #[cfg(feature = "rustls")]
+    if let Some(name) = name {
+        use crate::adapter::tls;
+        let offer: &[&[u8]] = match h2 {
+            true => &tls::OFFER_H2,
+            false => &tls::OFFER_HTTP11,
+        };
+        let tls_config = tls::client_config_offering(config, offer);
+        let tls = crate::tokio::TlsStream::connect(tcp, uri.host(), name, tls_config).await?;
+        return Ok(MaybeTlsStream::Rustls(tls));
+    }
+    let _ = h2;
+    Ok(MaybeTlsStream::Plain(tcp))
+}
+
+/// Whether `stream` may carry HTTP/2: TLS that agreed on `h2` by ALPN, or
+/// TCP (prior knowledge, tried).
+fn agreed_h2(stream: &MaybeTlsStream) -> bool {
+    match stream {
+        #[cfg(feature = "rustls")]
+        MaybeTlsStream::Rustls(tls) => {
+            tls.alpn_protocol().as_deref() == Some(crate::adapter::tls::ALPN_H2)
+        }
+        _ => true,
+    }
+}
+
+/// The error for a TLS server that did not choose `h2`.
+fn not_h2(uri: &Uri) -> Error {
+    #[cfg(feature = "rustls")]
+    return Error::Http2NotNegotiated {
+        host: uri.host().into(),
+    };
+    #[cfg(not(feature = "rustls"))]
+    {
+        // Without TLS there is no ALPN: `agreed_h2` is always true.
+        let _ = uri;
+        Error::TlsRequired
+    }
+}
+
+/// Opens a WebSocket to a `ws://` or `wss://` URL over HTTP/2 if the
+/// server takes it, over HTTP/1.1 if not. [`ClientStream::is_h2`] tells
+/// which.
+///
+/// - `ws://`: HTTP/2 with prior knowledge (h2c) on a TCP connection; when
+///   the server does not speak HTTP/2 or did not send
+///   `SETTINGS_ENABLE_CONNECT_PROTOCOL` (RFC 8441 §3), the HTTP/1.1
+///   upgrade of [`tokio::connect_with`](crate::tokio::connect_with) on a
+///   new TCP connection.
+/// - `wss://` (feature `rustls`): TLS offering ALPN `h2` and `http/1.1`
+///   (`config.tls`, or Mozilla's roots; its ALPN list replaced). A server
+///   that chooses `http/1.1` gets the HTTP/1.1 upgrade on that same
+///   connection; one that chooses `h2` but does not accept WebSockets on
+///   it, the HTTP/1.1 upgrade on a new TLS connection offering `http/1.1`
+///   alone. A certificate that does not verify fails with `Error::Tls`,
+///   with no second try.
+///
+/// [`ClientConfig::handshake_timeout`] is one timer around it all,
+/// fallback included.
 ///
 /// To open several WebSockets on one connection, keep an
 /// [`Http2Connection`] instead.
 ///
-/// ```no_run
+/// ```
 /// use rfc6455::hyper::{self, ClientConfig};
-/// # async fn run() -> Result<(), rfc6455::hyper::Error> {
-/// let (mut ws, _response) = hyper::connect("ws://127.0.0.1:8082/", &ClientConfig::default()).await?;
-/// println!("over HTTP/2: {}", ws.get_ref().is_h2());
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), rfc6455::hyper::Error> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let addr = listener.local_addr()?;
+/// # tokio::spawn(async move {
+/// #     let (tcp, _) = listener.accept().await?;
+/// #     let service = ::hyper::service::service_fn(|mut req: http::Request<::hyper::body::Incoming>| async move {
+/// #         let (response, ws) = rfc6455::hyper::upgrade::<_, http_body_util::Full<bytes::Bytes>>(&mut req, &Default::default(), &Default::default());
+/// #         tokio::spawn(async move {
+/// #             let mut ws = ws?.await?;
+/// #             while let Ok(msg) = ws.read().await { ws.send(&msg).await?; }
+/// #             Ok::<_, rfc6455::hyper::Error>(())
+/// #         });
+/// #         Ok::<_, std::convert::Infallible>(response)
+/// #     });
+/// #     let mut server = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+/// #     server.http2().enable_connect_protocol();
+/// #     server.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tcp), service).await.ok();
+/// #     Ok::<_, std::io::Error>(())
+/// # });
+/// // `addr`: a server speaking HTTP/1.1 and HTTP/2 (hyper's auto builder).
+/// let url = format!("ws://{addr}/"); // or wss://, with the `rustls` feature
+/// let (mut ws, _response) = hyper::connect(&url, &ClientConfig::default()).await?;
+/// assert!(ws.get_ref().is_h2());
 /// ws.send_text("hello").await?;
+/// assert_eq!(ws.read().await?, "hello".into());
 /// # Ok(())
 /// # }
 /// ```
@@ -281,34 +456,47 @@ pub async fn connect(
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<ClientStream>, Response), Error> {
     let uri = Uri::parse(url)?;
-    if uri.is_secure() {
-        return Err(Error::TlsRequired);
-    }
-    let h2 = with_timeout(config.handshake_timeout, async {
-        let tcp = TcpStream::connect((uri.host(), uri.port())).await?;
-        if config.nodelay {
-            tcp.set_nodelay(true)?;
+    let started = ::tokio::time::Instant::now();
+    let first = with_timeout(config.handshake_timeout, async {
+        let stream = open_transport(&uri, config, true).await?;
+        if !agreed_h2(&stream) {
+            // The server chose HTTP/1.1: the upgrade on this connection.
+            let host = uri.host();
+            let upgraded = crate::tokio::handshake(stream, &uri, config).await;
+            #[cfg(feature = "rustls")]
+            let upgraded = upgraded.map_err(|e| crate::tokio::tls_named(e, host));
+            let _ = host;
+            let (ws, response) = upgraded?;
+            return Ok(Some((rewrap(ws, ClientStream::Http1, config), response)));
         }
-        let h2 = Http2Connection::handshake(tcp).await?;
-        h2.open(&uri, config).await
+        let opened = async {
+            let h2 = Http2Connection::handshake(stream).await?;
+            h2.open(&uri, config).await
+        };
+        match opened.await {
+            Ok((ws, response)) => Ok(Some((rewrap(ws, ClientStream::H2, config), response))),
+            // Not HTTP/2 (h2c to an HTTP/1.1 server), or no WebSockets on it.
+            Err(Error::ExtendedConnectDisabled | Error::Http2(_) | Error::Io(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     })
-    .await;
-    match h2 {
-        Ok((ws, response)) => Ok((rewrap(ws, ClientStream::H2, config), response)),
-        Err(Error::ExtendedConnectDisabled | Error::Http2(_) | Error::Io(_)) => {
-            let (ws, response) = crate::tokio::connect_with(url, config).await?;
-            // ws:// only (refused above): the stream is plain TCP.
-            let (stream, conn) = ws.into_parts();
-            let tcp = match stream {
-                crate::tokio::MaybeTlsStream::Plain(tcp) => tcp,
-                #[allow(unreachable_patterns)]
-                _ => return Err(Error::TlsRequired),
-            };
-            let ws = WebSocketStream::from_connection(tcp, conn);
-            Ok((rewrap(ws, ClientStream::Http1, config), response))
-        }
-        Err(e) => Err(e),
+    .await?;
+    if let Some(opened) = first {
+        return Ok(opened);
     }
+    // HTTP/1.1 on a new connection, in the time left.
+    let mut http1 = config.clone();
+    http1.handshake_timeout = config.handshake_timeout.map(|t| {
+        t.saturating_sub(started.elapsed())
+            .max(std::time::Duration::from_millis(1))
+    });
+    #[cfg(feature = "rustls")]
+    if uri.is_secure() {
+        use crate::adapter::tls;
+        http1.tls = Some(tls::client_config_offering(config, &tls::OFFER_HTTP11));
+    }
+    let (ws, response) = crate::tokio::connect_with(url, &http1).await?;
+    Ok((rewrap(ws, ClientStream::Http1, config), response))
 }
 
 /// The same WebSocket, its stream wrapped (right after the handshake: no
@@ -457,14 +645,17 @@ impl AsyncWrite for Http2Stream {
 }
 
 /// The stream under a WebSocket opened by [`connect`]: a stream of an
-/// HTTP/2 connection, or a TCP connection that took the HTTP/1.1 upgrade.
+/// HTTP/2 connection, or a connection (TCP, or TLS over TCP) that took the
+/// HTTP/1.1 upgrade.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::hyper::Error> {
-/// let (ws, _) = rfc6455::hyper::connect("ws://127.0.0.1:8082/", &Default::default()).await?;
+/// let (ws, _) = rfc6455::hyper::connect("wss://example.com/", &Default::default()).await?;
 /// match ws.get_ref() {
 ///     rfc6455::hyper::ClientStream::H2(_) => println!("one stream of an HTTP/2 connection"),
-///     rfc6455::hyper::ClientStream::Http1(tcp) => println!("HTTP/1.1 from {}", tcp.local_addr()?),
+///     rfc6455::hyper::ClientStream::Http1(conn) => {
+///         println!("HTTP/1.1 from {}, TLS: {}", conn.get_ref().local_addr()?, conn.is_tls())
+///     }
 /// }
 /// # Ok(())
 /// # }
@@ -473,8 +664,9 @@ impl AsyncWrite for Http2Stream {
 pub enum ClientStream {
     /// A stream of an HTTP/2 connection (RFC 8441).
     H2(Http2Stream),
-    /// A TCP connection upgraded by HTTP/1.1 (RFC 6455 §4).
-    Http1(TcpStream),
+    /// A connection upgraded by HTTP/1.1 (RFC 6455 §4): TCP for `ws://`,
+    /// TLS for `wss://`.
+    Http1(MaybeTlsStream),
 }
 
 impl ClientStream {

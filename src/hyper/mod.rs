@@ -15,11 +15,22 @@
 //!   first; [`is_websocket`] tells a WebSocket request from a page request
 //!   at the same path.
 //! - Client: [`Http2Connection`] opens WebSockets as streams of one
-//!   HTTP/2 connection (RFC 8441) over any transport (TCP with prior
-//!   knowledge, or TLS with ALPN `h2`), and says whether the server
-//!   accepts them ([`Error::ExtendedConnectDisabled`] when it does not);
-//!   [`connect`] opens one over HTTP/2 when the server takes it and over
-//!   HTTP/1.1 when not.
+//!   HTTP/2 connection (RFC 8441): [`Http2Connection::connect`] to a
+//!   `ws://` URL (TCP with prior knowledge) or a `wss://` URL (feature
+//!   `rustls`: TLS with ALPN `h2`), [`Http2Connection::handshake`] over any
+//!   transport; it says whether the server accepts them
+//!   ([`Error::ExtendedConnectDisabled`] when it does not). [`connect`]
+//!   opens one over HTTP/2 when the server takes it and over HTTP/1.1 when
+//!   not (for `wss://`, on the same TLS connection when the server's ALPN
+//!   chose `http/1.1`).
+//! - TLS servers (feature `rustls`): HTTP/1.1 and HTTP/2 on one TLS port
+//!   with the crate's own TLS handshake,
+//!   [`MaybeTlsStream::accept`](crate::tokio::MaybeTlsStream::accept), and
+//!   a config that offers ALPN `h2`,
+//!   `tls::server_config_h2`; hyper-util's `auto` builder serves the
+//!   connection, as below over TCP. A browser that loaded the page over
+//!   HTTP/2 opens its `wss://` WebSocket as a stream of that connection
+//!   (the `axum_chat` example, and tests/browser_h2.rs with Chromium).
 //!
 //! Frames on an HTTP/2 stream are RFC 6455 frames: only the opening
 //! handshake differs, and it is the core's

@@ -112,22 +112,29 @@ pub async fn connect_with(
         let stream = MaybeTlsStream::Plain(tcp);
         let result = handshake(stream, &uri, config).await;
         #[cfg(feature = "rustls")]
-        let result = result.map_err(|e| match e {
-            Error::Io(io) => match crate::adapter::tls::rustls_error(&io) {
-                Some(source) => Error::Tls {
-                    host: uri.host().into(),
-                    source,
-                },
-                None => Error::Io(io),
-            },
-            other => other,
-        });
+        let result = result.map_err(|e| tls_named(e, uri.host()));
         result
     })
     .await
 }
 
-async fn open_tcp(uri: &Uri) -> Result<TcpStream, Error> {
+/// A TLS failure after the TLS handshake (an alert in the middle of the
+/// upgrade), named: `Error::Tls` with the host.
+#[cfg(feature = "rustls")]
+pub(crate) fn tls_named(e: Error, host: &str) -> Error {
+    match e {
+        Error::Io(io) => match crate::adapter::tls::rustls_error(&io) {
+            Some(source) => Error::Tls {
+                host: host.into(),
+                source,
+            },
+            None => Error::Io(io),
+        },
+        other => other,
+    }
+}
+
+pub(crate) async fn open_tcp(uri: &Uri) -> Result<TcpStream, Error> {
     let mut last_err = None;
     for addr in ::tokio::net::lookup_host((uri.host(), uri.port())).await? {
         match TcpStream::connect(addr).await {
@@ -193,7 +200,7 @@ async fn with_timeout<T>(
     }
 }
 
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     uri: &Uri,
     config: &ClientConfig,

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::net::TcpStream;
 
+use crate::adapter::{Error, ServerConfig};
+
 /// A TCP stream, or a TLS stream over one (feature `rustls`): what
 /// [`connect`](super::connect) returns for `ws://` and `wss://` URLs, and
 /// what [`accept_maybe_tls`](super::accept_maybe_tls) serves. It is an
@@ -77,6 +79,59 @@ impl MaybeTlsStream {
     /// ```
     pub fn is_tls(&self) -> bool {
         !matches!(self, MaybeTlsStream::Plain(_))
+    }
+}
+
+impl MaybeTlsStream {
+    /// The server side of a connection whose TLS is an option: the TLS
+    /// handshake with the client when `ServerConfig::tls` is set (feature
+    /// `rustls`), within [`ServerConfig::handshake_timeout`]; plain TCP
+    /// when it is not. [`ServerConfig::nodelay`] is applied either way.
+    ///
+    /// [`accept_maybe_tls`](super::accept_maybe_tls) is this and then the
+    /// WebSocket upgrade; with the stream alone, anything can be served over
+    /// it: a hyper server (feature `hyper`) serves HTTP/1.1 and HTTP/2 on
+    /// it, WebSocket routes included (`rfc6455::hyper`), with a TLS config
+    /// that offers `h2` (`adapter::tls::server_config_h2`).
+    /// A TLS handshake that fails returns `Error::Tls`, naming the client's
+    /// address and rustls' reason; one that does not end in time,
+    /// [`Error::HandshakeTimeout`].
+    ///
+    /// ```
+    /// use rfc6455::tokio::{MaybeTlsStream, ServerConfig};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), rfc6455::tokio::Error> {
+    /// let config = ServerConfig::default(); // `tls` set: the TLS handshake first
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// client.write_all(b"ping").await?;
+    ///
+    /// let (tcp, _) = listener.accept().await?;
+    /// let mut stream = MaybeTlsStream::accept(tcp, &config).await?;
+    /// assert!(!stream.is_tls());
+    /// let mut buf = [0; 4];
+    /// stream.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"ping");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn accept(tcp: TcpStream, config: &ServerConfig) -> Result<MaybeTlsStream, Error> {
+        if config.nodelay {
+            tcp.set_nodelay(true)?;
+        }
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &config.tls {
+            let accept = TlsStream::accept(tcp, std::sync::Arc::clone(tls));
+            let tls = match config.handshake_timeout {
+                Some(t) => ::tokio::time::timeout(t, alloc::boxed::Box::pin(accept))
+                    .await
+                    .map_err(|_| Error::HandshakeTimeout)??,
+                None => alloc::boxed::Box::pin(accept).await?,
+            };
+            return Ok(MaybeTlsStream::Rustls(tls));
+        }
+        Ok(MaybeTlsStream::Plain(tcp))
     }
 }
 

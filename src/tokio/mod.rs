@@ -82,7 +82,11 @@ mod split;
 mod stream;
 
 pub use crate::adapter::Error;
+#[cfg(all(feature = "hyper", feature = "rustls"))]
+pub(crate) use client::tls_named;
 pub use client::{connect, connect_over, connect_with, ClientConfig};
+#[cfg(feature = "hyper")]
+pub(crate) use client::{handshake, open_tcp};
 pub use maybe_tls::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use maybe_tls::TlsStream;

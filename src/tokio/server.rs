@@ -524,32 +524,14 @@ pub async fn read_request_maybe_tls(
     stream: TcpStream,
     config: &ServerConfig,
 ) -> Result<Incoming<MaybeTlsStream>, Error> {
-    if config.nodelay {
-        stream.set_nodelay(true)?;
-    }
-    #[cfg(feature = "rustls")]
-    if let Some(tls) = &config.tls {
-        let start = ::tokio::time::Instant::now();
-        let accept = super::maybe_tls::TlsStream::accept(stream, std::sync::Arc::clone(tls));
-        let stream = match config.handshake_timeout {
-            Some(t) => ::tokio::time::timeout(t, alloc::boxed::Box::pin(accept))
-                .await
-                .map_err(|_| Error::HandshakeTimeout)??,
-            None => accept.await?,
-        };
-        let left = config.handshake_timeout.map(|t| {
-            t.saturating_sub(start.elapsed())
-                .max(Duration::from_millis(1))
-        });
-        let read = read_request_inner(MaybeTlsStream::Rustls(stream), config, left);
-        return alloc::boxed::Box::pin(read).await;
-    }
-    let read = read_request_inner(
-        MaybeTlsStream::Plain(stream),
-        config,
-        config.handshake_timeout,
-    );
-    alloc::boxed::Box::pin(read).await
+    let start = ::tokio::time::Instant::now();
+    let stream = MaybeTlsStream::accept(stream, config).await?;
+    // The TLS handshake and the request head share the time.
+    let left = config.handshake_timeout.map(|t| {
+        t.saturating_sub(start.elapsed())
+            .max(Duration::from_millis(1))
+    });
+    alloc::boxed::Box::pin(read_request_inner(stream, config, left)).await
 }
 
 async fn read_request_inner<S: AsyncRead + AsyncWrite + Unpin>(

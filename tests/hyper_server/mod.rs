@@ -52,6 +52,50 @@ pub async fn start(config: ServerConfig, connect_protocol: bool) -> SocketAddr {
     addr
 }
 
+/// Starts the server over TLS (`config.tls`, which must be set; its ALPN
+/// list says whether clients may choose `h2`); returns its address and the
+/// number of TLS connections it has accepted so far.
+#[cfg(feature = "rustls")]
+pub async fn start_tls(
+    config: ServerConfig,
+    connect_protocol: bool,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    assert!(config.tls.is_some(), "start_tls needs config.tls");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Arc::new(config);
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let config = Arc::clone(&config);
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                let Ok(stream) = rfc6455::tokio::MaybeTlsStream::accept(tcp, &config).await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut server = auto::Builder::new(TokioExecutor::new());
+                if connect_protocol {
+                    server.http2().enable_connect_protocol();
+                }
+                let service = hyper::service::service_fn(move |req| {
+                    let config = Arc::clone(&config);
+                    async move { Ok::<_, Infallible>(route(req, &config)) }
+                });
+                let _ = server
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
 fn route(mut req: http::Request<Incoming>, config: &ServerConfig) -> http::Response<Full<Bytes>> {
     if req.uri().path() == "/page" {
         return http::Response::new(Full::from("a page"));
