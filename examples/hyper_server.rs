@@ -20,7 +20,10 @@ use rfc6455::hyper::ServerConfig;
 async fn route(
     mut req: http::Request<Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
-    if !rfc6455::hyper::is_websocket(&req) {
+    // A CONNECT is never answered by the page: a 200 would tell the client
+    // its tunnel is open. `upgrade` refuses the ones that are not
+    // WebSockets (an unknown `:protocol`: 501; no `:protocol`: 400).
+    if !rfc6455::hyper::is_websocket(&req) && req.method() != http::Method::CONNECT {
         return Ok(http::Response::new(Full::from("a WebSocket echo server\n")));
     }
     let (response, ws) =

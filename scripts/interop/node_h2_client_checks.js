@@ -12,7 +12,8 @@
 // negotiated and the server's echoes compressed (RSV1, read off the stream
 // by frame_tap.js), closing handshakes (1000 and 4000 with reasons echoed,
 // the server ending the stream), a bad sec-websocket-version refused (400
-// with sec-websocket-version: 13), a new WebSocket after the others closed.
+// with sec-websocket-version: 13), an unknown :protocol refused (501), a new
+// WebSocket after the others closed.
 // One line per check, `ok - ...` or `FAIL - ...: detail`, then `# done`.
 'use strict';
 
@@ -238,6 +239,10 @@ async function main() {
     if (r.status !== 400 || r.headers['sec-websocket-version'] !== '13') {
       throw new Error(`status ${r.status}, sec-websocket-version ${r.headers['sec-websocket-version']}`);
     }
+  });
+  await check('a CONNECT with an unknown :protocol refused 501', async () => {
+    const r = await timeout(H2WebSocket.open(session, '/', { headers: { ':protocol': 'mqtt' } }), 'CONNECT');
+    if (r.status !== 501) throw new Error(`status ${r.status}`);
   });
   await check('a new WebSocket on the same session afterwards', async () => {
     const r = await timeout(H2WebSocket.open(session, '/again'), 'CONNECT');
