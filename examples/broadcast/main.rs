@@ -57,6 +57,14 @@
 //! log holds only the lines some client has not been sent yet. The reader
 //! and the writer share one socket, so a client takes one file descriptor.
 //!
+//! A TLS client (`--tls-cert`) goes through the same writer and watcher:
+//! the writer encrypts a batch of its lines for it alone and writes the
+//! records without waiting; records its socket does not take wait, and
+//! nothing more is encrypted for it until they are out, so a TLS client
+//! that does not read is dropped by the same rule (see `tls`). It costs
+//! about 27 KiB idle (rustls' state, a 4 KiB buffer for its reader, and
+//! the pages decrypting touches on its reader's stack).
+//!
 //! If `accept` fails (out of file descriptors, typically) the loop waits a
 //! little before trying again, and logs once per run of failures.
 
