@@ -28,6 +28,10 @@
 //! delivery (utime+stime from /proc/PID/stat) and its resident memory
 //! growth per connection (VmRSS before connecting vs. after all joined, or
 //! after every connection echoed one message).
+//!
+//! `wss://` URLs need the `rustls` feature (`--features tokio,rustls`);
+//! `--ca FILE` trusts the CA certificates in a PEM file (a private CA, or a
+//! self-signed server certificate) instead of the public roots.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
