@@ -576,11 +576,10 @@ async fn bridge_h2_to_http1(
 ///
 /// Over TCP, what the connection wrote before it failed (an echo, its
 /// Close 1002) is in the kernel's hands when `read_event` returns the
-/// error. Over HTTP/2 it may still be in the h2 crate's send buffer, and
-/// dropping the stream resets it (RST_STREAM CANCEL), which discards that
-/// buffer (h2 0.4: `Prioritize::pop_frame` clears the queue of a stream
-/// with a scheduled reset): the runner would see neither the echo nor the
-/// Close (case 5.15, "all sent in one chop", went NON-STRICT that way).
+/// error. Over HTTP/2 it may still be in the h2 crate's send buffer.
+/// Dropping an `Http2Stream` sends it and END_STREAM, then drains the peer's
+/// side in the background (its `Drop`); the bridge waits here instead so
+/// that the next case starts only once the runner has finished this one.
 async fn linger(mut socket: rfc6455::tokio::WebSocketStream<rfc6455::hyper::Http2Stream>) {
     let _ = socket.flush().await;
     let stream = socket.get_mut();

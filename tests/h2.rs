@@ -287,3 +287,61 @@ async fn bad_extended_connects_are_refused() {
     })
     .await
 }
+
+/// RFC 6455 §7.1.7: on a protocol error the endpoint sends a Close (1002)
+/// before it fails the connection. Over HTTP/2 that Close may still sit in
+/// the h2 send queue when the application drops the WebSocket; dropping
+/// must end the stream (END_STREAM after the Close), not reset it, or the
+/// queue is discarded and the peer never learns why.
+#[tokio::test]
+async fn a_dropped_client_stream_still_delivers_its_close_then_ends_the_stream() {
+    within(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = h2::server::Builder::new()
+                .enable_connect_protocol()
+                .handshake::<_, Bytes>(tcp)
+                .await
+                .unwrap();
+            let (request, mut respond) = conn.accept().await.unwrap().unwrap();
+            tokio::spawn(async move { while conn.accept().await.is_some() {} });
+            let mut send = respond
+                .send_response(http::Response::new(()), false)
+                .unwrap();
+            // FIN, RSV1 set with no extension negotiated, text, empty:
+            // a protocol error for the client (RFC 6455 §5.2).
+            send.send_data(Bytes::from_static(&[0xC1, 0x00]), false)
+                .unwrap();
+            let mut body = request.into_body();
+            let mut got = Vec::new();
+            while let Some(chunk) = body.data().await {
+                // A reset (the bug) is an error here, not the stream's end.
+                let chunk = chunk.expect("the client ended the stream cleanly");
+                let _ = body.flow_control().release_capacity(chunk.len());
+                got.extend_from_slice(&chunk);
+            }
+            got
+        });
+        let conn = h2(addr).await;
+        let (mut socket, _) = conn
+            .websocket(&format!("ws://{addr}/"), &ClientConfig::default())
+            .await
+            .unwrap();
+        let err = socket.read_event().await.unwrap_err();
+        assert_eq!(err.close_code(), Some(rfc6455::CloseCode::PROTOCOL_ERROR));
+        drop(socket);
+        let got = server.await.unwrap();
+        // A masked Close (client to server, RFC 6455 §5.3) with code 1002.
+        assert!(got.len() >= 8, "the Close reached the server: {got:?}");
+        assert_eq!(got[0], 0x88);
+        assert_eq!(got[1] & 0x80, 0x80);
+        let len = usize::from(got[1] & 0x7f);
+        assert!(len >= 2);
+        let key = [got[2], got[3], got[4], got[5]];
+        let code = u16::from_be_bytes([got[6] ^ key[0], got[7] ^ key[1]]);
+        assert_eq!(code, 1002);
+    })
+    .await
+}

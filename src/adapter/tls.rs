@@ -38,20 +38,25 @@
 //! it and set [`ClientConfig::tls`]:
 //!
 //! ```no_run
-//! # use std::sync::Arc;
+//! use std::sync::Arc;
 //! use rfc6455::adapter::{tls, ClientConfig};
 //! use rfc6455::rustls;
-//! # fn platform_verifier() -> Arc<dyn rustls::client::danger::ServerCertVerifier> { unimplemented!() }
-//! let verifier = platform_verifier(); // e.g. rustls_platform_verifier::Verifier::new()
-//! let mut tls_config = rustls::ClientConfig::builder_with_provider(tls::provider())
-//!     .with_safe_default_protocol_versions()?
-//!     .dangerous() // only the name: the verifier does the checking
-//!     .with_custom_certificate_verifier(verifier)
-//!     .with_no_client_auth();
-//! tls_config.alpn_protocols = vec![b"http/1.1".to_vec()];
-//! let config = ClientConfig::default().with_tls(Arc::new(tls_config));
-//! let (ws, _) = rfc6455::blocking::connect_with("wss://example.com/", &config)?;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//!
+//! /// `verifier`: e.g. `Arc::new(rustls_platform_verifier::Verifier::new())`.
+//! fn connect_verified_by(
+//!     verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>,
+//! ) -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut tls_config = rustls::ClientConfig::builder_with_provider(tls::provider())
+//!         .with_safe_default_protocol_versions()?
+//!         .dangerous() // only the name: the verifier does the checking
+//!         .with_custom_certificate_verifier(verifier)
+//!         .with_no_client_auth();
+//!     tls_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+//!     let config = ClientConfig::default().with_tls(Arc::new(tls_config));
+//!     let (ws, _) = rfc6455::blocking::connect_with("wss://example.com/", &config)?;
+//!     drop(ws);
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Errors

@@ -309,8 +309,7 @@ impl Http2Connection {
         let response = connect.check(head.status.as_u16(), &head.headers)?;
         let conn = opening.open(&response, &[])?;
         let stream = Http2Stream {
-            send: stream,
-            recv,
+            halves: Some((stream, recv)),
             buf: Bytes::new(),
             eof: false,
             shut: false,
@@ -513,7 +512,15 @@ fn rewrap<S: AsyncRead + AsyncWrite + Unpin>(
 /// A WebSocket's stream of an HTTP/2 connection, as tokio I/O: reads are
 /// the stream's DATA frames (window given back as they are read), writes
 /// become DATA frames as the peer's window allows, shutdown ends the
-/// stream (END_STREAM). Dropping it resets the stream if it is still open.
+/// stream (END_STREAM).
+///
+/// Dropping it ends the stream as closing a TCP socket does: what was
+/// written goes out, then END_STREAM, and the receiving half is drained in
+/// a task of the current tokio runtime until the peer ends its side too, or
+/// for at most [`Http2Stream::LINGER`], after which the stream is reset. So
+/// a Close queued just before the drop (for example the 1002 of RFC 6455
+/// §7.1.7 after a protocol error) reaches the peer; h2 discards the queued
+/// data of a stream that is reset.
 ///
 /// ```
 /// # fn check<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>() {}
@@ -521,8 +528,8 @@ fn rewrap<S: AsyncRead + AsyncWrite + Unpin>(
 /// ```
 #[derive(Debug)]
 pub struct Http2Stream {
-    send: ::h2::SendStream<Bytes>,
-    recv: ::h2::RecvStream,
+    /// The stream's sending and receiving halves; `None` only once dropped.
+    halves: Option<(::h2::SendStream<Bytes>, ::h2::RecvStream)>,
     /// Received and not read yet.
     buf: Bytes,
     eof: bool,
@@ -538,6 +545,40 @@ fn h2_io(e: ::h2::Error) -> io::Error {
     }
 }
 
+/// The error of an I/O call on a stream whose halves were taken (it cannot
+/// happen: only `Drop` takes them).
+fn gone() -> io::Error {
+    io::ErrorKind::NotConnected.into()
+}
+
+impl Drop for Http2Stream {
+    fn drop(&mut self) {
+        let Some((mut send, mut recv)) = self.halves.take() else {
+            return;
+        };
+        if !self.shut {
+            // Queued after what was written: the peer gets both.
+            let _ = send.send_data(Bytes::new(), true);
+        }
+        if self.eof {
+            // Both sides have ended: the stream is closed, no reset follows.
+            return;
+        }
+        let Ok(runtime) = ::tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let _send = send;
+            let _ = ::tokio::time::timeout(Self::LINGER, async {
+                while let Some(Ok(data)) = recv.data().await {
+                    let _ = recv.flow_control().release_capacity(data.len());
+                }
+            })
+            .await;
+        });
+    }
+}
+
 impl AsyncRead for Http2Stream {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -548,7 +589,8 @@ impl AsyncRead for Http2Stream {
             if self.eof {
                 return Poll::Ready(Ok(()));
             }
-            match ready!(self.recv.poll_data(cx)) {
+            let (_, recv) = self.halves.as_mut().ok_or_else(gone)?;
+            match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => self.buf = data,
                 Some(Err(e)) => return Poll::Ready(Err(h2_io(e))),
                 None => self.eof = true,
@@ -558,12 +600,18 @@ impl AsyncRead for Http2Stream {
         let data = self.buf.split_to(n);
         out.put_slice(&data);
         // The window opens again as the application reads, not before.
-        let _ = self.recv.flow_control().release_capacity(n);
+        if let Some((_, recv)) = self.halves.as_mut() {
+            let _ = recv.flow_control().release_capacity(n);
+        }
         Poll::Ready(Ok(()))
     }
 }
 
 impl Http2Stream {
+    /// How long a dropped stream waits for the peer to end its side before
+    /// resetting the stream (see [`Http2Stream`]).
+    pub const LINGER: std::time::Duration = std::time::Duration::from_secs(10);
+
     /// Waits for room in the peer's window, then queues up to that much of
     /// `bufs` as one DATA frame's worth.
     fn poll_send(
@@ -575,17 +623,18 @@ impl Http2Stream {
         if total == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.send.reserve_capacity(total);
+        let (send, _) = self.halves.as_mut().ok_or_else(gone)?;
+        send.reserve_capacity(total);
         // Capacity already assigned is used at once: `poll_capacity` only
         // reports increases.
-        let mut room = self.send.capacity();
+        let mut room = send.capacity();
         while room == 0 {
-            match ready!(self.send.poll_capacity(cx)) {
+            match ready!(send.poll_capacity(cx)) {
                 Some(Ok(n)) => room = n,
                 Some(Err(e)) => return Poll::Ready(Err(h2_io(e))),
                 None => {
                     // The stream is closed; say why if the peer reset it.
-                    return match self.send.poll_reset(cx) {
+                    return match send.poll_reset(cx) {
                         Poll::Ready(Ok(reason)) => Poll::Ready(Err(io::Error::new(
                             io::ErrorKind::ConnectionReset,
                             std::format!("the HTTP/2 stream was reset: {reason}"),
@@ -604,7 +653,7 @@ impl Http2Stream {
                 break;
             }
         }
-        self.send.send_data(data.freeze(), false).map_err(h2_io)?;
+        send.send_data(data.freeze(), false).map_err(h2_io)?;
         Poll::Ready(Ok(n))
     }
 }
@@ -638,7 +687,8 @@ impl AsyncWrite for Http2Stream {
     fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.shut {
             self.shut = true;
-            self.send.send_data(Bytes::new(), true).map_err(h2_io)?;
+            let (send, _) = self.halves.as_mut().ok_or_else(gone)?;
+            send.send_data(Bytes::new(), true).map_err(h2_io)?;
         }
         Poll::Ready(Ok(()))
     }
