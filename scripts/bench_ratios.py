@@ -120,13 +120,17 @@ ROWS = [
     ("tokio echo server loop CPU/msg, no I/O", "echo_tokio_server_no_io", "rfc6455", "fastwebsockets", None, "cost"),
 ]
 
-# (workload, reference, key in ratios_rfc6455_over[reference], target or None, "cost" or "throughput")
+# (workload, ours, reference, key in ratios_<ours>_over[reference], target or None, "cost" or "throughput")
 ROUNDS_ROWS = [
-    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "fastwebsockets", "msgs_per_s", 1.0, "throughput"),
-    ("tokio echo server CPU/msg, stat (rounds)", "fastwebsockets", "server_cpu", 0.9, "cost"),
-    ("tokio echo server CPU/msg, schedstat (rounds)", "fastwebsockets", "server_sched", None, "cost"),
-    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "fastwebsockets_hyper", "msgs_per_s", None, "throughput"),
-    ("tokio echo server CPU/msg, stat (rounds)", "fastwebsockets_hyper", "server_cpu", None, "cost"),
+    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "rfc6455", "fastwebsockets", "msgs_per_s", 1.0, "throughput"),
+    ("tokio echo server CPU/msg, stat (rounds)", "rfc6455", "fastwebsockets", "server_cpu", 1.0, "cost"),
+    ("tokio echo server CPU/msg, schedstat (rounds)", "rfc6455", "fastwebsockets", "server_sched", None, "cost"),
+    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "rfc6455", "fastwebsockets_hyper", "msgs_per_s", None, "throughput"),
+    ("tokio echo server CPU/msg, stat (rounds)", "rfc6455", "fastwebsockets_hyper", "server_cpu", None, "cost"),
+    ("tokio echo 64 B, 16 conns, msg/s (rounds)", "rfc6455", "tungstenite", "msgs_per_s", None, "throughput"),
+    ("blocking echo 64 B, 16 conns, msg/s (rounds)", "rfc6455_blocking", "tungstenite", "msgs_per_s", 1.3, "throughput"),
+    ("blocking echo server CPU/msg, stat (rounds)", "rfc6455_blocking", "tungstenite", "server_cpu", 0.65, "cost"),
+    ("blocking echo server CPU/msg, schedstat (rounds)", "rfc6455_blocking", "tungstenite", "server_sched", None, "cost"),
 ]
 
 
@@ -273,18 +277,19 @@ def core_rows(runs, rounds_runs):
         rows.append(tuple(row))
         missed |= miss
 
-    for label, ref, key, target, kind in ROUNDS_ROWS:
+    for label, ours, ref, key, target, kind in ROUNDS_ROWS:
         cost = kind == "cost"
-        per_run = [r for r in rounds_runs if key in r.get("ratios_rfc6455_over", {}).get(ref, {})]
+        over = f"ratios_{ours}_over"
+        per_run = [r for r in rounds_runs if key in r.get(over, {}).get(ref, {})]
         if not per_run:
             continue
-        ratios = sorted(r["ratios_rfc6455_over"][ref][key] for r in per_run)
+        ratios = sorted(r[over][ref][key] for r in per_run)
         ratio = median(ratios)
-        shown_run = min(per_run, key=lambda r: abs(r["ratios_rfc6455_over"][ref][key] - ratio))
+        shown_run = min(per_run, key=lambda r: abs(r[over][ref][key] - ratio))
         field = {"msgs_per_s": "msgs_per_s", "server_cpu": "server_cpu_us_per_msg",
                  "server_sched": "server_sched_us_per_msg"}[key]
         unit = " msg/s" if key == "msgs_per_s" else " µs/msg"
-        ours_v = shown_run["servers"].get("rfc6455", {}).get(field)
+        ours_v = shown_run["servers"].get(ours, {}).get(field)
         ref_v = shown_run["servers"].get(ref, {}).get(field)
         shown = f"{ratio:.2f}x" if len(ratios) == 1 else f"{ratio:.2f}x ({ratios[0]:.2f}..{ratios[-1]:.2f})"
         verdict, miss = verdict_for(ratio, target, cost)

@@ -1,6 +1,7 @@
-//! Loopback echo through the tokio adapter against fastwebsockets 0.10:
-//! 16 connections, 64-byte binary messages, each server on a tokio
-//! multi-thread runtime with 2 workers in a process of its own.
+//! Loopback echo through the tokio adapter against fastwebsockets 0.10, and
+//! through the blocking adapter against tungstenite: 16 connections,
+//! 64-byte binary messages, each server in a process of its own (the tokio
+//! ones on a multi-thread runtime with 2 workers).
 //!
 //! # The servers
 //!
@@ -27,6 +28,11 @@
 //!   the same echo loop over `TokioIo<Upgraded>` (a boxed `dyn` stream behind
 //!   hyper's rewind buffer). Shown for reference: what users of that path
 //!   get.
+//! - `rfc6455_blocking` and `tungstenite`: the blocking servers, a thread
+//!   per connection: `rfc6455::blocking::accept` + `read_event` +
+//!   `echo_event` (as `examples/echo_server.rs`), and tungstenite 0.30's
+//!   `accept` + `read` + `send`, each at its defaults with Nagle off. Their
+//!   ratio is issue #18's "echo, 16 connections, blocking" row.
 //!
 //! # The clients
 //!
@@ -101,7 +107,21 @@ const MSG_LEN: usize = 64;
 const CONNS: usize = 16;
 const SERVER_WORKERS: usize = 2;
 const ROLE_ENV: &str = "RFC6455_ASYNC_ECHO_ROLE";
-const SERVERS: [&str; 3] = ["rfc6455", "fastwebsockets", "fastwebsockets_hyper"];
+const SERVERS: [&str; 5] = [
+    "rfc6455",
+    "fastwebsockets",
+    "fastwebsockets_hyper",
+    "rfc6455_blocking",
+    "tungstenite",
+];
+/// The per-round ratios printed and saved: (ours, reference).
+const PAIRS: [(&str, &str); 5] = [
+    ("rfc6455", "fastwebsockets"),
+    ("rfc6455", "fastwebsockets_hyper"),
+    ("rfc6455", "tungstenite"),
+    ("rfc6455_blocking", "tungstenite"),
+    ("rfc6455_blocking", "fastwebsockets"),
+];
 
 type Client = ws::WebSocketStream<ws::MaybeTlsStream>;
 
@@ -121,6 +141,10 @@ fn server_main(role: &str) {
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         std::process::exit(0);
     });
+    if role == "rfc6455_blocking" || role == "tungstenite" {
+        blocking_server_main(role);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVER_WORKERS)
         .enable_all()
@@ -142,6 +166,49 @@ fn server_main(role: &str) {
             };
         }
     });
+}
+
+/// The blocking servers: a thread per connection, as users of
+/// `rfc6455::blocking` and tungstenite write them.
+fn blocking_server_main(role: &str) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("PORT {}", listener.local_addr().unwrap().port());
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if role == "rfc6455_blocking" {
+            std::thread::spawn(move || serve_rfc6455_blocking(stream));
+        } else {
+            std::thread::spawn(move || serve_tungstenite(stream));
+        }
+    }
+}
+
+/// `examples/echo_server.rs`'s loop: `blocking::accept` at its defaults
+/// (TCP_NODELAY on), `read_event` + `echo_event`, the echo written by the
+/// next `read_event` before it waits.
+fn serve_rfc6455_blocking(stream: std::net::TcpStream) {
+    let Ok(mut ws) = rfc6455::blocking::accept(stream) else {
+        return;
+    };
+    while ws.read_event().is_ok() {
+        if ws.connection_mut().echo_event().is_err() {
+            return;
+        }
+    }
+}
+
+/// tungstenite's echo as its README writes it: `accept`, then `read` and
+/// `send` (write + flush) for each data message. Nagle off, as ours.
+fn serve_tungstenite(stream: std::net::TcpStream) {
+    stream.set_nodelay(true).unwrap();
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
+    };
+    while let Ok(msg) = ws.read() {
+        if (msg.is_binary() || msg.is_text()) && ws.send(msg).is_err() {
+            return;
+        }
+    }
 }
 
 async fn serve_rfc6455(stream: TcpStream) {
@@ -547,30 +614,36 @@ fn cpu_rounds(peers: &mut Peers, window: u64) {
              \"client_cpu_us_per_msg\": {client:.4}, \"msgs_per_s\": {rate:.1}}}"
         ));
     }
-    let mut ratios = Vec::new();
-    if let Some(ours) = started.iter().position(|&n| n == "rfc6455") {
-        for (j, name) in started.iter().enumerate() {
-            if j == ours {
-                continue;
-            }
-            let per_round = |f: fn(&Round) -> f64| {
-                spread(
-                    (0..rounds)
-                        .map(|r| f(&res[ours][r]) / f(&res[j][r]))
-                        .collect(),
-                )
-            };
-            let (cpu, cmin, cmax) = per_round(|r| r.stat);
-            let (sched, xmin, xmax) = per_round(|r| r.sched);
-            let (rate, rmin, rmax) = per_round(|r| r.rate);
-            println!(
-                "server_cpu_ratio rfc6455/{name}: CPU per message {cpu:.2} ({cmin:.2}..{cmax:.2}), \
-                 schedstat {sched:.2} ({xmin:.2}..{xmax:.2}); msg/s {rate:.2} ({rmin:.2}..{rmax:.2}) \
-                 [median of {rounds} per-round ratios]"
-            );
-            ratios.push(format!(
-                "\"{name}\": {{\"server_cpu\": {cpu:.4}, \"server_sched\": {sched:.4}, \"msgs_per_s\": {rate:.4}}}"
-            ));
+    // Per-round ratios, as `"<ours>": {"<reference>": {...}}`.
+    let mut ratios: Vec<(&str, Vec<String>)> = Vec::new();
+    for (ours_name, ref_name) in PAIRS {
+        let (Some(ours), Some(j)) = (
+            started.iter().position(|&n| n == ours_name),
+            started.iter().position(|&n| n == ref_name),
+        ) else {
+            continue;
+        };
+        let per_round = |f: fn(&Round) -> f64| {
+            spread(
+                (0..rounds)
+                    .map(|r| f(&res[ours][r]) / f(&res[j][r]))
+                    .collect(),
+            )
+        };
+        let (cpu, cmin, cmax) = per_round(|r| r.stat);
+        let (sched, xmin, xmax) = per_round(|r| r.sched);
+        let (rate, rmin, rmax) = per_round(|r| r.rate);
+        println!(
+            "server_cpu_ratio {ours_name}/{ref_name}: CPU per message {cpu:.2} ({cmin:.2}..{cmax:.2}), \
+             schedstat {sched:.2} ({xmin:.2}..{xmax:.2}); msg/s {rate:.2} ({rmin:.2}..{rmax:.2}) \
+             [median of {rounds} per-round ratios]"
+        );
+        let entry = format!(
+            "\"{ref_name}\": {{\"server_cpu\": {cpu:.4}, \"server_sched\": {sched:.4}, \"msgs_per_s\": {rate:.4}}}"
+        );
+        match ratios.iter_mut().find(|(n, _)| *n == ours_name) {
+            Some((_, v)) => v.push(entry),
+            None => ratios.push((ours_name, vec![entry])),
         }
     }
 
@@ -581,11 +654,14 @@ fn cpu_rounds(peers: &mut Peers, window: u64) {
         .and_then(|i| args.get(i + 1))
         .map_or("new", |b| b.as_str());
     let dir = criterion_dir().join("async_echo_rounds");
+    // `ratios_rfc6455_over`, `ratios_rfc6455_blocking_over`, …
+    let ratio_fields: String = ratios
+        .iter()
+        .map(|(ours, v)| format!(", \"ratios_{ours}_over\": {{{}}}", v.join(", ")))
+        .collect();
     let body = format!(
-        "{{\"rounds\": {rounds}, \"messages_per_round\": {msgs}, \"servers\": {{{}}}, \
-         \"ratios_rfc6455_over\": {{{}}}}}\n",
+        "{{\"rounds\": {rounds}, \"messages_per_round\": {msgs}, \"servers\": {{{}}}{ratio_fields}}}\n",
         json.join(", "),
-        ratios.join(", ")
     );
     let file = if window == 1 {
         format!("{baseline}.json")
