@@ -53,17 +53,46 @@ use alloc::boxed::Box;
 pub trait KeySource {
     /// Fills `dest` entirely with random bytes.
     fn fill(&mut self, dest: &mut [u8]);
+
+    /// Four random bytes: a frame's masking key (RFC 6455 §5.3). The
+    /// default fills an array with [`fill`](Self::fill); a source with
+    /// bytes at hand can hand them over without a variable-length copy
+    /// (a client draws one per frame).
+    ///
+    /// ```
+    /// use rfc6455::rand::{ChaCha20Rng, KeySource};
+    /// let (mut a, mut b) = (ChaCha20Rng::from_seed([3; 32]), ChaCha20Rng::from_seed([3; 32]));
+    /// let mut bytes = [0u8; 4];
+    /// a.fill(&mut bytes);
+    /// assert_eq!(b.masking_key(), bytes); // the same keystream either way
+    /// ```
+    #[inline]
+    fn masking_key(&mut self) -> [u8; 4] {
+        let mut key = [0u8; 4];
+        self.fill(&mut key);
+        key
+    }
 }
 
 impl<K: KeySource + ?Sized> KeySource for Box<K> {
     fn fill(&mut self, dest: &mut [u8]) {
         (**self).fill(dest)
     }
+
+    #[inline]
+    fn masking_key(&mut self) -> [u8; 4] {
+        (**self).masking_key()
+    }
 }
 
 impl<K: KeySource + ?Sized> KeySource for &mut K {
     fn fill(&mut self, dest: &mut [u8]) {
         (**self).fill(dest)
+    }
+
+    #[inline]
+    fn masking_key(&mut self) -> [u8; 4] {
+        (**self).masking_key()
     }
 }
 
@@ -225,6 +254,17 @@ impl KeySource for ChaCha20Rng {
             dest = &mut dest[n..];
         }
     }
+
+    #[inline]
+    fn masking_key(&mut self) -> [u8; 4] {
+        if let Some(&[a, b, c, d]) = self.block.get(self.used..self.used + 4) {
+            self.used += 4;
+            return [a, b, c, d];
+        }
+        let mut key = [0u8; 4];
+        self.fill(&mut key);
+        key
+    }
 }
 
 /// The default source of masking keys with `std`: a [`ChaCha20Rng`] seeded
@@ -314,6 +354,15 @@ impl KeySource for OsRandom {
         };
         rng.fill(dest)
     }
+
+    #[inline]
+    fn masking_key(&mut self) -> [u8; 4] {
+        let rng = match &mut self.rng {
+            Some(rng) if rng.blocks() < Self::RESEED_BLOCKS => rng,
+            _ => self.reseed(),
+        };
+        rng.masking_key()
+    }
 }
 
 #[cfg(test)]
@@ -363,6 +412,23 @@ mod chacha_tests {
             b.fill(chunk);
         }
         assert_eq!(whole, pieces);
+    }
+
+    #[test]
+    fn masking_keys_are_the_keystream_across_block_boundaries() {
+        let mut a = ChaCha20Rng::from_seed([9; 32]);
+        let mut b = a.clone();
+        let mut whole = [0u8; 1030];
+        a.fill(&mut whole);
+        // Three bytes first, so that keys straddle the 256-byte batches.
+        let mut drawn = std::vec::Vec::new();
+        let mut three = [0u8; 3];
+        b.fill(&mut three);
+        drawn.extend_from_slice(&three);
+        while drawn.len() + 4 <= whole.len() {
+            drawn.extend_from_slice(&b.masking_key());
+        }
+        assert_eq!(&whole[..drawn.len()], &drawn[..]);
     }
 }
 

@@ -85,17 +85,18 @@
 //! python3 scripts/bench_ratios.py
 //! ```
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/clock.rs"]
 mod clock;
 
-use std::io::{BufRead, BufReader, Read as _};
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use child::{criterion_dir, env_u64, sched_cpu_ns, spread, Round, Server};
 use criterion::measurement::Measurement as _;
 use criterion::{Criterion, Throughput};
 use rfc6455::tokio as ws;
@@ -129,18 +130,7 @@ type Client = ws::WebSocketStream<ws::MaybeTlsStream>;
 // The servers (child processes)
 
 fn server_main(role: &str) {
-    // Die with the benchmark: SIGKILL when the parent goes away, and exit
-    // when stdin (a pipe from the parent) reaches EOF.
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
+    child::die_with_benchmark();
     if role == "rfc6455_blocking" || role == "tungstenite" {
         blocking_server_main(role);
         return;
@@ -330,79 +320,6 @@ async fn serve_fastwebsockets_hyper(stream: TcpStream) {
 // ---------------------------------------------------------------------------
 // Server processes, seen from the benchmark
 
-/// A server child process, killed and reaped on drop (also when a
-/// benchmark panics).
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn spawn(name: &'static str) -> Server {
-        let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new(exe)
-            .env(ROLE_ENV, name)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let port = match (read, line.trim().strip_prefix("PORT ")) {
-            (Ok(_), Some(p)) => p.parse().unwrap(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server {name} did not start: {line:?}");
-            }
-        };
-        Server { child, port }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// utime + stime of a process (all its threads, live and exited), in
-/// nanoseconds, at the resolution of clock ticks.
-fn proc_cpu_ns(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name, which may contain spaces: state is
-    // field 3, utime field 14, stime field 15.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf takes a constant and no pointers.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    ticks * 1_000_000_000 / hz
-}
-
-/// Run time of a process's live threads from the scheduler, in ns (exact;
-/// the servers' threads live as long as the process).
-fn sched_cpu_ns(pid: u32) -> u64 {
-    let mut sum = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let path = task.unwrap().path().join("schedstat");
-        if let Ok(s) = std::fs::read_to_string(path) {
-            sum += s
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    sum
-}
-
 // ---------------------------------------------------------------------------
 // The clients
 
@@ -414,7 +331,7 @@ struct Peer {
 
 impl Peer {
     fn start(rt: &Runtime, name: &'static str) -> Peer {
-        let server = Server::spawn(name);
+        let server = Server::spawn(&[(ROLE_ENV, name)]);
         let url = format!("ws://127.0.0.1:{}/echo", server.port);
         let clients = rt.block_on(async {
             let mut v = Vec::with_capacity(CONNS);
@@ -486,72 +403,6 @@ impl Peers {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// One server's figures over one round.
-#[derive(Clone, Copy)]
-struct Round {
-    /// Server CPU, µs per message, from `/proc/<pid>/stat` (clock ticks).
-    stat: f64,
-    /// Server CPU, µs per message, from the threads' schedstat (ns).
-    sched: f64,
-    /// The benchmark process's (the clients') CPU, µs per message.
-    client: f64,
-    /// Messages per second, wall clock.
-    rate: f64,
-}
-
-/// `(median, min, max)`.
-fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
-    let m = median(&mut v);
-    (m, v[0], v[v.len() - 1])
-}
-
-/// Where criterion writes, for the rounds' summary: `CRITERION_HOME`, else
-/// the target directory's `criterion`, the target directory found as
-/// criterion finds it (`CARGO_TARGET_DIR`, else `cargo metadata`'s, which
-/// is the workspace's, not this package's: the benchmark runs in `bench/`),
-/// falling back to the workspace root's `target`.
-fn criterion_dir() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(cargo_metadata_target_dir)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
-    target.join("criterion")
-}
-
-/// `target_directory` from `cargo metadata` (run with `$CARGO`, as criterion
-/// does).
-fn cargo_metadata_target_dir() -> Option<std::path::PathBuf> {
-    let out = Command::new(std::env::var_os("CARGO")?)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let json = String::from_utf8(out.stdout).ok()?;
-    let key = "\"target_directory\":\"";
-    let rest = &json[json.find(key)? + key.len()..];
-    Some(rest[..rest.find('"')?].into())
-}
-
 /// Server CPU per message over fixed rounds of echo with `window` messages
 /// in flight per connection, the started servers taking turns within each
 /// round (in a rotating order), so that the machine's load changes hit them
@@ -572,24 +423,13 @@ fn cpu_rounds(peers: &mut Peers, window: u64) {
         return;
     }
     let msgs = per_conn * CONNS as u64;
-    let me = std::process::id().to_string();
     let mut res: Vec<Vec<Round>> = vec![Vec::with_capacity(rounds); started.len()];
     for r in 0..rounds {
         for k in 0..started.len() {
             let i = (r + k) % started.len();
             let (rt, peer) = peers.get(started[i]);
             let pid = peer.server.pid();
-            let spid = pid.to_string();
-            let (s0, x0, c0) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
-            let wall = peer.run(rt, per_conn, window);
-            let (s1, x1, c1) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
-            let us_per_msg = |d: u64| d as f64 / 1e3 / msgs as f64;
-            res[i].push(Round {
-                stat: us_per_msg(s1 - s0),
-                sched: us_per_msg(x1 - x0),
-                client: us_per_msg(c1 - c0),
-                rate: msgs as f64 / wall.as_secs_f64(),
-            });
+            res[i].push(Round::measure(pid, msgs, || peer.run(rt, per_conn, window)));
         }
     }
 

@@ -56,6 +56,8 @@
 //! (`RFC6455_BENCH_CLOCK=wall` for wall-clock time). The machine may be
 //! shared: only ratios from the same run mean anything.
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/clock.rs"]
 mod clock;
 
@@ -63,11 +65,11 @@ use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::io::{self, IoSlice, Read, Write};
 use std::pin::Pin;
-use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use child::criterion_dir;
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
 use futures_util::SinkExt;
@@ -324,31 +326,6 @@ impl IoLog {
             eprintln!("front_door: cannot write {}: {e}", path.display());
         }
     }
-}
-
-/// Where criterion writes (as `async_echo.rs` finds it): `CRITERION_HOME`,
-/// else the target directory's `criterion`.
-fn criterion_dir() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(cargo_metadata_target_dir)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
-    target.join("criterion")
-}
-
-fn cargo_metadata_target_dir() -> Option<std::path::PathBuf> {
-    let out = Command::new(std::env::var_os("CARGO")?)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let json = String::from_utf8(out.stdout).ok()?;
-    let key = "\"target_directory\":\"";
-    let rest = &json[json.find(key)? + key.len()..];
-    Some(rest[..rest.find('"')?].into())
 }
 
 /// One masked frame with header byte `b0` (written here, not taken from

@@ -47,10 +47,12 @@
 //!
 //! The machine is shared: only ratios from the same run mean anything.
 
-use std::io::{BufRead, BufReader, Read as _};
-use std::process::{Child, Command, Stdio};
+#[path = "common/child.rs"]
+mod child;
+
 use std::time::{Duration, Instant};
 
+use child::{env_u64, spread, Round, Server};
 use criterion::{Criterion, Throughput};
 use rfc6455::hyper::{ClientConfig, Http2Connection, ServerConfig};
 use rfc6455::tokio::WebSocketStream;
@@ -101,18 +103,7 @@ async fn route(
 }
 
 fn server_main() {
-    // Die with the benchmark: SIGKILL when the parent goes away, and exit
-    // when stdin (a pipe from the parent) reaches EOF.
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
+    child::die_with_benchmark();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVER_WORKERS)
         .enable_all()
@@ -142,69 +133,6 @@ fn server_main() {
             });
         }
     });
-}
-
-/// The server child process, killed and reaped on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn spawn() -> Server {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(ROLE_ENV, "server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let port = match (read, line.trim().strip_prefix("PORT ")) {
-            (Ok(_), Some(p)) => p.parse().unwrap(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the server did not start: {line:?}");
-            }
-        };
-        Server { child, port }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// utime + stime of a process, in ns (clock-tick resolution).
-fn proc_cpu_ns(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf takes a constant and no pointers.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    ticks * 1_000_000_000 / hz
-}
-
-/// Run time of a process's live threads from the scheduler, in ns.
-fn sched_cpu_ns(pid: u32) -> u64 {
-    let mut sum = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let path = task.unwrap().path().join("schedstat");
-        if let Ok(s) = std::fs::read_to_string(path) {
-            sum += s
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    sum
 }
 
 // ---------------------------------------------------------------------------
@@ -330,7 +258,7 @@ struct Peers {
 
 impl Peers {
     fn start() -> Peers {
-        let server = Server::spawn();
+        let server = Server::spawn(&[(ROLE_ENV, "server")]);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -356,32 +284,6 @@ impl Peers {
     }
 }
 
-fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    let med = if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    };
-    (med, v[0], v[v.len() - 1])
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Clone, Copy)]
-struct Round {
-    rate: f64,
-    stat: f64,
-    sched: f64,
-    client: f64,
-}
-
 /// Window-1 echo in rounds, the setups taking turns; printed with the
 /// medians of the per-round ratios against `http1`.
 fn echo_rounds(peers: &mut Peers) {
@@ -391,22 +293,12 @@ fn echo_rounds(peers: &mut Peers) {
         return;
     }
     let msgs = per_ws * SOCKETS as u64;
-    let pid = peers.server.child.id();
-    let me = std::process::id();
+    let pid = peers.server.pid();
     let mut res = vec![Vec::with_capacity(rounds); SETUPS.len()];
     for r in 0..rounds {
         for k in 0..SETUPS.len() {
             let i = (r + k) % SETUPS.len();
-            let (s0, x0, c0) = (proc_cpu_ns(pid), sched_cpu_ns(pid), proc_cpu_ns(me));
-            let wall = peers.run(i, per_ws);
-            let (s1, x1, c1) = (proc_cpu_ns(pid), sched_cpu_ns(pid), proc_cpu_ns(me));
-            let us = |d: u64| d as f64 / 1e3 / msgs as f64;
-            res[i].push(Round {
-                rate: msgs as f64 / wall.as_secs_f64(),
-                stat: us(s1 - s0),
-                sched: us(x1 - x0),
-                client: us(c1 - c0),
-            });
+            res[i].push(Round::measure(pid, msgs, || peers.run(i, per_ws)));
         }
     }
     println!(
@@ -415,7 +307,7 @@ fn echo_rounds(peers: &mut Peers) {
          (utime+stime) and the threads' schedstat:"
     );
     for (i, name) in SETUPS.iter().enumerate() {
-        let col = |f: fn(&Round) -> f64| median(res[i].iter().map(f).collect());
+        let col = |f: fn(&Round) -> f64| spread(res[i].iter().map(f).collect());
         let (rate, rmin, rmax) = col(|r| r.rate);
         let (stat, smin, smax) = col(|r| r.stat);
         let (sched, _, _) = col(|r| r.sched);
@@ -427,7 +319,7 @@ fn echo_rounds(peers: &mut Peers) {
     }
     for (j, name) in SETUPS.iter().enumerate().skip(1) {
         let ratio = |f: fn(&Round) -> f64| {
-            median((0..rounds).map(|r| f(&res[j][r]) / f(&res[0][r])).collect())
+            spread((0..rounds).map(|r| f(&res[j][r]) / f(&res[0][r])).collect())
         };
         let (rate, rmin, rmax) = ratio(|r| r.rate);
         let (stat, smin, smax) = ratio(|r| r.stat);
@@ -456,11 +348,11 @@ fn big_rounds(peers: &mut Peers) {
     }
     println!("\n16 MiB binary echo (sent, then its echo read), {rounds} rounds, setups in turn:");
     for (i, name) in SETUPS.iter().enumerate() {
-        let (ms, min, max) = median(res[i].clone());
+        let (ms, min, max) = spread(res[i].clone());
         println!("h2_echo_16mib {name:<11} {ms:6.1} ms ({min:.1}..{max:.1})");
     }
     for (j, name) in SETUPS.iter().enumerate().skip(1) {
-        let (ratio, min, max) = median((0..rounds).map(|r| res[j][r] / res[0][r]).collect());
+        let (ratio, min, max) = spread((0..rounds).map(|r| res[j][r] / res[0][r]).collect());
         println!(
             "h2_echo_16mib_ratio {name}/http1: time {ratio:.2} ({min:.2}..{max:.2}) \
              [median of {rounds} per-round ratios]"

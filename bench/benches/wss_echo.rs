@@ -55,11 +55,13 @@
 //! cargo bench -p rfc6455-bench --bench wss_echo
 //! ```
 
-use std::io::{BufRead, BufReader, Read as _};
-use std::process::{Child, Command, Stdio};
+#[path = "common/child.rs"]
+mod child;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use child::{criterion_dir, env_u64, loadavg, sched_cpu_ns, spread, Round, Server};
 use criterion::{Criterion, Throughput};
 use futures_util::{SinkExt, StreamExt};
 use rcgen::{
@@ -140,18 +142,7 @@ fn server_tls() -> Arc<rustls::ServerConfig> {
 // The servers (child processes)
 
 fn server_main(role: &str) {
-    // Die with the benchmark: SIGKILL when the parent goes away, and exit
-    // when stdin (a pipe from the parent) reaches EOF.
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
+    child::die_with_benchmark();
     let tls_config = server_tls();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVER_WORKERS)
@@ -223,83 +214,6 @@ async fn serve_tokio_tungstenite(stream: TcpStream, acceptor: tokio_rustls::TlsA
 // ---------------------------------------------------------------------------
 // Server processes, seen from the benchmark
 
-/// A server child process, killed and reaped on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn spawn(name: &'static str, pki: &Pki) -> Server {
-        let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new(exe)
-            .env(ROLE_ENV, name)
-            .env(CERT_ENV, &pki.chain_pem)
-            .env(KEY_ENV, &pki.key_pem)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        let port = match (read, line.trim().strip_prefix("PORT ")) {
-            (Ok(_), Some(p)) => p.parse().unwrap(),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("server {name} did not start: {line:?}");
-            }
-        };
-        Server { child, port }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// utime + stime of a process, in nanoseconds (clock-tick resolution).
-fn proc_cpu_ns(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf takes a constant and no pointers.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    ticks * 1_000_000_000 / hz
-}
-
-/// Run time of a process's threads from the scheduler, in ns.
-fn sched_cpu_ns(pid: u32) -> u64 {
-    let mut sum = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let path = task.unwrap().path().join("schedstat");
-        if let Ok(s) = std::fs::read_to_string(path) {
-            sum += s
-                .split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    sum
-}
-
-/// The load average, as `/proc/loadavg` gives it (1, 5 and 15 minutes).
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 // ---------------------------------------------------------------------------
 // The client
 
@@ -311,7 +225,11 @@ struct Peer {
 
 impl Peer {
     fn start(rt: &Runtime, name: &'static str, pki: &Pki) -> Peer {
-        let server = Server::spawn(name, pki);
+        let server = Server::spawn(&[
+            (ROLE_ENV, name),
+            (CERT_ENV, &pki.chain_pem),
+            (KEY_ENV, &pki.key_pem),
+        ]);
         let url = format!("wss://localhost:{}/echo", server.port);
         let config = pki.client_config();
         let clients = rt.block_on(async {
@@ -378,54 +296,6 @@ impl Peers {
 // ---------------------------------------------------------------------------
 // Rounds
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
-/// `(median, min, max)`.
-fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
-    let m = median(&mut v);
-    (m, v[0], v[v.len() - 1])
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// One server's figures over one round.
-#[derive(Clone, Copy)]
-struct Round {
-    /// Server CPU, µs per message, from `/proc/<pid>/stat`.
-    stat: f64,
-    /// Server CPU, µs per message, from the threads' schedstat.
-    sched: f64,
-    /// The benchmark process's (the client's) CPU, µs per message.
-    client: f64,
-    /// Messages per second, wall clock.
-    rate: f64,
-}
-
-/// Where criterion writes: `CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`,
-/// else the workspace's `target/criterion`.
-fn criterion_dir() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
-    }
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into())
-        .join("criterion")
-}
-
 /// Fixed rounds of window-1 echo, both servers in each round (in
 /// alternating order), the ratios taken round by round; printed, and
 /// written to `<criterion dir>/wss_echo_rounds/<baseline>.json`.
@@ -436,7 +306,6 @@ fn rounds(peers: &mut Peers) {
         return;
     }
     let msgs = per_conn * CONNS as u64;
-    let me = std::process::id().to_string();
     let load_before = loadavg();
     let mut res: Vec<Vec<Round>> = vec![Vec::with_capacity(rounds); SERVERS.len()];
     for r in 0..rounds {
@@ -444,17 +313,7 @@ fn rounds(peers: &mut Peers) {
             let i = (r + k) % SERVERS.len();
             let (rt, peer) = peers.get(SERVERS[i]);
             let pid = peer.server.pid();
-            let spid = pid.to_string();
-            let (s0, x0, c0) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
-            let wall = peer.run(rt, per_conn);
-            let (s1, x1, c1) = (proc_cpu_ns(&spid), sched_cpu_ns(pid), proc_cpu_ns(&me));
-            let us_per_msg = |d: u64| d as f64 / 1e3 / msgs as f64;
-            res[i].push(Round {
-                stat: us_per_msg(s1 - s0),
-                sched: us_per_msg(x1 - x0),
-                client: us_per_msg(c1 - c0),
-                rate: msgs as f64 / wall.as_secs_f64(),
-            });
+            res[i].push(Round::measure(pid, msgs, || peer.run(rt, per_conn)));
         }
     }
     println!(

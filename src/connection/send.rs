@@ -535,11 +535,7 @@ fn encode_into(
     rsv: u8,
     payload: &[u8],
 ) {
-    let mask = keys.map(|k| {
-        let mut key = [0u8; 4];
-        k.fill(&mut key);
-        key
-    });
+    let mask = keys.map(|k| k.masking_key());
     let header = FrameHeader {
         fin,
         rsv,
