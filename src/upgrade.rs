@@ -260,6 +260,7 @@ impl ServerUpgrade {
         let request = &self.request;
         let (response, mut opened) = open_server(
             request.headers(),
+            || request.validate(),
             self.config,
             #[cfg(feature = "deflate")]
             self.deflate.as_ref(),
@@ -366,6 +367,7 @@ impl ConnectUpgrade {
         let request = &self.request;
         open_server(
             self.request.headers(),
+            || request.validate(),
             self.config,
             #[cfg(feature = "deflate")]
             self.deflate.as_ref(),
@@ -400,11 +402,14 @@ fn internal_error() -> ResponseParts {
 
 /// A server's opening step, whatever form the request and its answer take
 /// (HTTP/1.1 bytes, HTTP/1.1 or HTTP/2 fields): permessage-deflate
-/// negotiated on the request's `offers` (RFC 7692 §5), `respond` builds the
+/// negotiated on the request's `offers` (RFC 7692 §5; when compression is
+/// required and not offered, the request is checked by `validate` first,
+/// so that an invalid one is refused for what is wrong with it), `respond` builds the
 /// acceptance with the answer added, `refuse` the refusal; then the
 /// connection, with compression on if agreed.
 fn open_server<R>(
     offers: &Headers,
+    validate: impl FnOnce() -> Result<(), HandshakeError>,
     config: Config,
     #[cfg(feature = "deflate")] deflate: Option<&DeflateConfig>,
     accept: &Accept<'_>,
@@ -415,12 +420,17 @@ fn open_server<R>(
     let agreed = match ServerAnswer::negotiate(deflate, offers, accept) {
         Ok(agreed) => agreed,
         Err(required) => {
+            // Only a refusal needs the checks first; an accepted request is
+            // checked once, by `respond`.
+            if let Err(e) = validate() {
+                return (refuse(Refusal::Invalid(&e)), Err(e.into()));
+            }
             let refusal = refuse(Refusal::DeflateRequired(&required));
             return (refusal, Err(required.error().into()));
         }
     };
     #[cfg(not(feature = "deflate"))]
-    let _ = offers;
+    let _ = (offers, validate);
     #[cfg(feature = "deflate")]
     let with_answer;
     #[cfg(feature = "deflate")]

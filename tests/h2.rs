@@ -345,3 +345,91 @@ async fn a_dropped_client_stream_still_delivers_its_close_then_ends_the_stream()
     })
     .await
 }
+
+/// With permessage-deflate required, an extended CONNECT that is not a
+/// valid WebSocket request is still refused for what is wrong with it (the
+/// status, the fields and the error of RFC 8441 §4-5 / RFC 9220 §3), not
+/// as "permessage-deflate is required": the request is checked before the
+/// extension is negotiated.
+#[test]
+fn an_invalid_extended_connect_is_refused_for_its_fault_even_when_deflate_is_required() {
+    use rfc6455::adapter::Error as AdapterError;
+    use rfc6455::handshake::{Accept, ConnectRequest, HandshakeError, Limits, PseudoHeaders};
+    use rfc6455::upgrade::ConnectUpgrade;
+    let mut deflate = DeflateConfig::default();
+    deflate.required = true;
+    let mut config = ServerConfig::default();
+    config.deflate = Some(deflate);
+    // An unsupported :protocol: 501 (RFC 9220 §3).
+    let mut pseudo = PseudoHeaders::websocket("https", "example.com", "/");
+    pseudo.protocol = Some("connect-udp");
+    let request = ConnectRequest::from_parts(
+        &pseudo,
+        [("sec-websocket-version", "13")],
+        Limits::default(),
+    )
+    .unwrap();
+    let (answer, opened) = ConnectUpgrade::new(request, &config).answer(&Accept::new());
+    assert_eq!(
+        answer.status,
+        501,
+        "{:?}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(matches!(
+        opened,
+        Err(AdapterError::Handshake(
+            HandshakeError::UnsupportedProtocol(_)
+        ))
+    ));
+    // A wrong version: 400 with `sec-websocket-version: 13` (RFC 6455 §4.4).
+    let pseudo = PseudoHeaders::websocket("https", "example.com", "/");
+    let request =
+        ConnectRequest::from_parts(&pseudo, [("sec-websocket-version", "8")], Limits::default())
+            .unwrap();
+    let (answer, opened) = ConnectUpgrade::new(request, &config).answer(&Accept::new());
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.header("sec-websocket-version"), Some("13"));
+    assert!(matches!(
+        opened,
+        Err(AdapterError::Handshake(HandshakeError::UnsupportedVersion))
+    ));
+    // A valid request without an offer is refused because of the offer.
+    let request = ConnectRequest::from_parts(
+        &pseudo,
+        [("sec-websocket-version", "13")],
+        Limits::default(),
+    )
+    .unwrap();
+    let (answer, opened) = ConnectUpgrade::new(request, &config).answer(&Accept::new());
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.body, b"permessage-deflate is required\n");
+    assert!(opened.is_err());
+}
+
+/// A vectored write of any size makes progress: the capacity asked of h2
+/// (a `u32`) is not the write's length cut to 32 bits, which for a write
+/// of exactly 4 GiB asked for nothing and waited forever for room. The
+/// slices all point at one 1 MiB buffer: nothing of that size is made.
+#[tokio::test]
+async fn a_vectored_write_of_4_gib_is_not_asked_as_zero_bytes() {
+    use std::io::IoSlice;
+    use tokio::io::AsyncWriteExt;
+    within(async {
+        let addr = hyper_server::start(ServerConfig::default(), true).await;
+        let conn = h2(addr).await;
+        let (socket, _) = conn
+            .websocket(&format!("ws://{addr}/"), &ClientConfig::default())
+            .await
+            .unwrap();
+        let (mut stream, _) = socket.into_parts();
+        let chunk = vec![0u8; 1 << 20];
+        let slices: Vec<IoSlice<'_>> = (0..4096).map(|_| IoSlice::new(&chunk)).collect();
+        let wrote = tokio::time::timeout(Duration::from_secs(5), stream.write_vectored(&slices))
+            .await
+            .expect("the write waited forever for capacity it never asked for")
+            .unwrap();
+        assert!(wrote > 0 && wrote <= 1 << 31, "{wrote}");
+    })
+    .await
+}

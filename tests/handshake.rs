@@ -471,6 +471,33 @@ fn reject_missing_host() {
     assert_400(&r, "Host");
 }
 
+/// RFC 6455 §4.1 and §3: the `Host` field names the URI's host and port,
+/// and a port is 1 to 65535 (or absent, or empty as RFC 3986 allows); RFC
+/// 9112 §3.2: an invalid or repeated `Host` is answered with 400.
+#[test]
+fn host_ports_out_of_range_are_refused() {
+    for host in [
+        "example.com:99999",
+        "example.com:0",
+        "[::1]:65536",
+        "example.com:65536",
+        "exa mple.com",
+        "example.com\r\nHost: example.org", // two Host fields
+    ] {
+        let (e, r) = rejected(&variant("Host: example.com", &format!("Host: {host}")));
+        assert!(matches!(e, HandshakeError::InvalidHost), "{host}: {e:?}");
+        assert_400(&r, "Host");
+    }
+    for host in [
+        "example.com:1",
+        "example.com:65535",
+        "[::1]:9001",
+        "example.com:",
+    ] {
+        accepted(&variant("Host: example.com", &format!("Host: {host}")));
+    }
+}
+
 #[test]
 fn reject_missing_or_wrong_upgrade() {
     for req in [

@@ -276,3 +276,42 @@ async fn refusals_are_those_of_our_own_server() {
     })
     .await
 }
+
+/// With permessage-deflate required, a request that is not a valid
+/// upgrade is refused for what is wrong with it, as without the
+/// requirement (a plain GET: 426 with `Upgrade: websocket`; a wrong
+/// version: 426 with `Sec-WebSocket-Version: 13`), not with "permessage-
+/// deflate is required"; a valid upgrade without an offer gets that 400.
+#[test]
+fn an_invalid_upgrade_is_refused_for_its_fault_even_when_deflate_is_required() {
+    let mut deflate = DeflateConfig::default();
+    deflate.required = true;
+    let mut config = ServerConfig::default();
+    config.deflate = Some(deflate);
+    let upgrade = |version: &str, with_upgrade: bool| {
+        let mut req = http::Request::get("/chat").header("host", "example.com");
+        if with_upgrade {
+            req = req
+                .header("upgrade", "websocket")
+                .header("connection", "upgrade");
+        }
+        let mut req = req
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", version)
+            .body(())
+            .unwrap();
+        let (response, ws) =
+            rfc6455::hyper::upgrade::<_, Vec<u8>>(&mut req, &config, &Accept::new());
+        assert!(ws.is_err());
+        response
+    };
+    let plain_get = upgrade("13", false);
+    assert_eq!(plain_get.status(), 426);
+    assert_eq!(plain_get.headers()["upgrade"], "websocket");
+    let old_version = upgrade("8", true);
+    assert_eq!(old_version.status(), 426);
+    assert_eq!(old_version.headers()["sec-websocket-version"], "13");
+    let no_offer = upgrade("13", true);
+    assert_eq!(no_offer.status(), 400);
+    assert_eq!(no_offer.body(), b"permessage-deflate is required\n");
+}

@@ -995,3 +995,95 @@ fn client_example_speaks_wss() {
         "first line\nsecond line\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The TLS stream itself, against rustls' own blocking stream as the peer
+
+/// A rustls client over blocking TCP to `addr`, trusting `ca`.
+#[cfg(feature = "tokio")]
+fn rustls_peer(
+    ca: &Ca,
+    addr: SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(tls::client_config(ca.roots()), name).unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(LONG)).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// Everything a peer sends before its close_notify and TCP end is read,
+/// however it arrives (here: far more than rustls' 16 KiB plaintext
+/// buffer, then the alert and the FIN at once).
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_tls_reads_everything_before_close_notify() {
+    use std::io::Write;
+    use tokio::io::AsyncReadExt;
+    let ca = Ca::new();
+    let config = ca.server(ca.server_leaf());
+    let (l, addr) = listen();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let sent = data.clone();
+    let peer_ca = Ca { issuer: ca.issuer };
+    let client = thread::spawn(move || {
+        let mut peer = rustls_peer(&peer_ca, addr);
+        peer.write_all(&sent).unwrap();
+        peer.conn.send_close_notify();
+        peer.flush().unwrap();
+        peer.sock.shutdown(std::net::Shutdown::Write).unwrap();
+        thread::sleep(Duration::from_millis(200));
+    });
+    let got = runtime().block_on(async move {
+        l.set_nonblocking(true).unwrap();
+        let l = tokio::net::TcpListener::from_std(l).unwrap();
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut s = rfc6455::tokio::MaybeTlsStream::accept(tcp, &config)
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(LONG, s.read_to_end(&mut got))
+            .await
+            .expect("the read ended")
+            .unwrap();
+        got
+    });
+    client.join().unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(got == data);
+}
+
+/// What the server writes before shutting down reaches the peer, then
+/// its close_notify.
+#[cfg(feature = "tokio")]
+#[test]
+fn tokio_tls_shutdown_delivers_what_was_written() {
+    use std::io::{Read, Write};
+    use tokio::io::AsyncWriteExt;
+    let ca = Ca::new();
+    let config = ca.server(ca.server_leaf());
+    let (l, addr) = listen();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 249) as u8).collect();
+    let expected = data.clone();
+    let peer_ca = Ca { issuer: ca.issuer };
+    let client = thread::spawn(move || {
+        let mut peer = rustls_peer(&peer_ca, addr);
+        peer.write_all(b"x").unwrap();
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        got
+    });
+    runtime().block_on(async move {
+        l.set_nonblocking(true).unwrap();
+        let l = tokio::net::TcpListener::from_std(l).unwrap();
+        let (tcp, _) = l.accept().await.unwrap();
+        let mut s = rfc6455::tokio::MaybeTlsStream::accept(tcp, &config)
+            .await
+            .unwrap();
+        s.write_all(&data).await.unwrap();
+        s.shutdown().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    });
+    let got = client.join().unwrap();
+    assert_eq!(got.len(), expected.len());
+}

@@ -72,6 +72,11 @@ pub enum HandshakeError {
     /// No `Host` header (RFC 6455 §4.2.1 item 2). Response: 400.
     #[error("missing Host header")]
     MissingHost,
+    /// A `Host` header that is not one `host[:port]` with a port from 1 to
+    /// 65535, or more than one `Host` (RFC 9112 §3.2: "A server MUST
+    /// respond with a 400 (Bad Request)"). Response: 400.
+    #[error("invalid or repeated Host header")]
+    InvalidHost,
     /// `Upgrade` is absent or lacks the token `websocket` (RFC 6455 §4.2.1
     /// item 3). Response: 426 with `Upgrade: websocket` (RFC 9110 §15.5.22:
     /// this resource is reached only by upgrading).
@@ -154,7 +159,7 @@ pub enum HandshakeError {
     /// The server did not answer `101` (RFC 6455 §4.1, validation item 1).
     /// Carries the response head and the body bytes that arrived in the same
     /// `feed` call after the head.
-    #[error("server answered with status {} instead of 101", .response.status())]
+    #[error("server answered with status {} instead of accepting the upgrade (101 on HTTP/1.1, 200 on HTTP/2)", .response.status())]
     UnexpectedStatus {
         /// The parsed response head.
         response: Box<Response>,
@@ -236,6 +241,7 @@ impl HandshakeError {
             | HttpVersion
             | InvalidTarget
             | MissingHost
+            | InvalidHost
             | MissingKey
             | InvalidKey
             | MalformedSubprotocols

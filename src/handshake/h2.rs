@@ -765,6 +765,10 @@ mod tests {
             ("example.com", "/chat#top"),
             ("user@example.com", "/"),
             ("example.com:123456", "/"),
+            // Five digits, but no port: RFC 6455 §3 ports are 1-65535.
+            ("example.com:99999", "/"),
+            ("example.com:0", "/"),
+            ("[::1]:65536", "/"),
             ("[::1", "/"),
         ] {
             let p = PseudoHeaders::websocket("https", authority, path);
@@ -776,6 +780,10 @@ mod tests {
         }
         let p = PseudoHeaders::websocket("https", "[::1]:8443", "/a?b=c");
         assert!(request(&p, &[VERSION]).validate().is_ok());
+        for authority in ["example.com:65535", "example.com", "[::1]", "10.0.0.1:1"] {
+            let p = PseudoHeaders::websocket("https", authority, "/");
+            assert!(request(&p, &[VERSION]).validate().is_ok(), "{authority}");
+        }
     }
 
     #[test]

@@ -440,6 +440,9 @@ impl Request {
         if !scan.host {
             return Err(HandshakeError::MissingHost);
         }
+        if scan.bad_host {
+            return Err(HandshakeError::InvalidHost);
+        }
         if !scan.upgrade {
             return Err(HandshakeError::UpgradeNotWebSocket);
         }
@@ -549,6 +552,8 @@ fn switching_headers<'a>(
 /// what both forms check alike (the version, subprotocols and extensions).
 pub(crate) struct FieldScan<'h> {
     pub(crate) host: bool,
+    /// A `Host` that is not one `host[:port]`, or more than one `Host`.
+    pub(crate) bad_host: bool,
     pub(crate) upgrade: bool,
     pub(crate) connection: bool,
     pub(crate) key: Option<&'h [u8]>,
@@ -566,6 +571,7 @@ impl<'h> FieldScan<'h> {
     pub(crate) fn new(headers: &'h Headers) -> Self {
         let mut scan = FieldScan {
             host: false,
+            bad_host: false,
             upgrade: false,
             connection: false,
             key: None,
@@ -579,7 +585,10 @@ impl<'h> FieldScan<'h> {
         for (name, value) in headers.fields() {
             let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
             match name.len() {
-                4 if is("host") => scan.host = true,
+                4 if is("host") => {
+                    scan.bad_host |= scan.host || !authority_is_valid(value);
+                    scan.host = true;
+                }
                 7 if is("upgrade") => {
                     scan.connection_specific = true;
                     scan.upgrade |= has_token(value, b"websocket");
@@ -700,7 +709,14 @@ pub(crate) fn authority_is_valid(authority: &[u8]) -> bool {
             || host
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(b)));
-    let port_ok = port.map_or(true, |p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    // None, empty (RFC 3986 §3.2.3), or 1 to 65535 as `Uri::parse` requires
+    // (RFC 6455 §3): five digits alone would let `example.com:99999` in.
+    let port_ok = port.map_or(true, |p| {
+        p.is_empty()
+            || (p.len() <= 5
+                && p.iter().all(u8::is_ascii_digit)
+                && (1..=65535).contains(&p.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))))
+    });
     host_ok && port_ok
 }
 

@@ -147,6 +147,7 @@ impl HandshakeError {
             MethodNotGet => b"WebSocket handshake must use GET\n",
             HttpVersion => b"WebSocket handshake requires HTTP/1.1\n",
             MissingHost => b"Missing Host header\n",
+            InvalidHost => b"Invalid or repeated Host header\n",
             UpgradeNotWebSocket => b"Upgrade header must contain websocket\n",
             ConnectionNotUpgrade => b"Connection header must contain Upgrade\n",
             MissingKey => b"Missing Sec-WebSocket-Key header\n",

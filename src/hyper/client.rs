@@ -607,6 +607,9 @@ impl AsyncRead for Http2Stream {
     }
 }
 
+/// The largest flow-control window HTTP/2 allows (RFC 9113 §6.9.1).
+const MAX_WINDOW: usize = (1 << 31) - 1;
+
 impl Http2Stream {
     /// How long a dropped stream waits for the peer to end its side before
     /// resetting the stream (see [`Http2Stream`]).
@@ -624,7 +627,11 @@ impl Http2Stream {
             return Poll::Ready(Ok(0));
         }
         let (send, _) = self.halves.as_mut().ok_or_else(gone)?;
-        send.reserve_capacity(total);
+        // h2 takes the request as a `u32` window size and cuts a larger
+        // one to 32 bits (a write of exactly 4 GiB would ask for nothing
+        // and wait forever); no window is larger than 2^31 - 1 anyway
+        // (RFC 9113 §6.9.1).
+        send.reserve_capacity(total.min(MAX_WINDOW));
         // Capacity already assigned is used at once: `poll_capacity` only
         // reports increases.
         let mut room = send.capacity();
