@@ -1087,3 +1087,26 @@ fn tokio_tls_shutdown_delivers_what_was_written() {
     let got = client.join().unwrap();
     assert_eq!(got.len(), expected.len());
 }
+
+/// The TLS handshake bounds the socket's timeouts by its deadline, then
+/// puts back the write timeout the caller had set on the socket it handed
+/// over. (Reads are the WebSocket's to time, as over plain TCP: after the
+/// upgrade the read timeout is `WebSocket::set_read_timeout`'s.)
+#[test]
+fn blocking_tls_accept_keeps_the_callers_socket_timeouts() {
+    let ca = Ca::new();
+    let config = ca.server(ca.server_leaf());
+    let (l, addr) = listen();
+    let server = thread::spawn(move || {
+        let (tcp, _) = l.accept().unwrap();
+        let (read, write) = (Duration::from_secs(7), Duration::from_secs(9));
+        tcp.set_read_timeout(Some(read)).unwrap();
+        tcp.set_write_timeout(Some(write)).unwrap();
+        let ws = blocking::accept_maybe_tls(tcp, &config).unwrap();
+        let tcp = ws.get_ref().get_ref();
+        tcp.write_timeout().unwrap()
+    });
+    let (mut client, _) = blocking::connect_with(&wss_url(addr), &ca.client()).unwrap();
+    assert_eq!(server.join().unwrap(), Some(Duration::from_secs(9)));
+    let _ = client.close(rfc6455::CloseCode::NORMAL, "");
+}

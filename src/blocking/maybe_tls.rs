@@ -322,13 +322,14 @@ mod tls_stream {
 
         /// Runs the TLS handshake to its end (and sends what follows it
         /// at once, a TLS 1.3 server's session tickets), the socket's
-        /// timeouts bounded by `deadline`.
+        /// timeouts bounded by `deadline`; the socket's own timeouts (those
+        /// of a socket handed to `accept_maybe_tls`, say) are put back
+        /// after.
         fn handshake(&mut self, deadline: Option<Instant>, sniff: &mut Sniff) -> Result<(), Error> {
+            let before = (self.tcp.read_timeout()?, self.tcp.write_timeout()?);
             let result = self.handshake_inner(deadline, sniff);
-            // The caller's timeouts take over (and the socket has none of
-            // its own: it was made by this crate).
-            self.tcp.set_read_timeout(None)?;
-            self.tcp.set_write_timeout(None)?;
+            self.tcp.set_read_timeout(before.0)?;
+            self.tcp.set_write_timeout(before.1)?;
             result
         }
 
