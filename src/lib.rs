@@ -219,6 +219,9 @@ pub mod hyper;
 pub mod tokio;
 #[cfg(feature = "std")]
 pub mod upgrade;
+#[cfg(all(feature = "uring", target_os = "linux"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "uring")))]
+pub mod uring;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;

@@ -1,0 +1,210 @@
+//! `async_broadcast --uring`: the same chat on io_uring (feature `uring`,
+//! `rfc6455::uring`): one thread, one ring.
+//!
+//! The same page, strings and rules as the tokio path: the same [`Room`]
+//! (one log of encoded frames, each client a cursor in it, at most
+//! [`BATCH`] lines moved into a connection at a time and only while its
+//! queue is at or below the high-water mark, a client whose next line left
+//! the log closed with 1008 "too slow!"). What differs is who moves the
+//! lines: instead of one task per client woken by every line, the loop's
+//! [`Handler::turn`] moves the turn's new lines into every connection once
+//! per loop turn, and the ring submits all their sends together.
+#![cfg_attr(
+    not(all(feature = "uring", target_os = "linux")),
+    allow(dead_code, unused_imports)
+)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rfc6455::handshake::{http_response, Request};
+use rfc6455::tokio::ServerConfig;
+use rfc6455::{CloseCode, Event};
+
+use crate::room::{Room, Taken};
+
+/// Lines moved from the room's log into a connection at a time (as the
+/// tokio path's `chat::BATCH`).
+const BATCH: usize = 64;
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+use rfc6455::uring::{Answer, ConnId, Conns, Error, Handler, Server};
+
+struct Client {
+    name: String,
+    cursor: u64,
+    /// Fell out of the log: closing with 1008.
+    too_slow: bool,
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+struct Chat {
+    room: Room,
+    clients: HashMap<ConnId, Client>,
+    /// Lines were added this turn: every client gets them in `turn`.
+    appended: bool,
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+impl Chat {
+    /// Moves the lines `id` has not sent yet into its connection, while it
+    /// has room; closes it if it fell out of the log.
+    fn pump(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if client.too_slow {
+            return;
+        }
+        let mut missed = None;
+        loop {
+            if !conns.has_room(id) {
+                missed = self.room.missed(client.cursor);
+                break;
+            }
+            let Some(conn) = conns.connection_mut(id) else {
+                return;
+            };
+            match self.room.take(&mut client.cursor, BATCH, |frame| {
+                let _ = conn.send_shared(frame);
+            }) {
+                Taken::Lines(true) => continue,
+                Taken::Lines(false) => break,
+                Taken::Lagged(n) => {
+                    missed = Some(n);
+                    break;
+                }
+            }
+        }
+        if let Some(n) = missed {
+            eprintln!(
+                "{} is too slow ({n} lines missed): disconnecting",
+                client.name
+            );
+            client.too_slow = true;
+            // Behind the queued lines; the close timeout ends it if the
+            // client never reads them.
+            let _ = conns.close(id, Some(CloseCode::POLICY_VIOLATION), "too slow!");
+        }
+    }
+}
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+impl Handler for Chat {
+    fn request(&mut self, _id: ConnId, request: &Request) -> Answer {
+        if request.is_upgrade() {
+            return Answer::Accept;
+        }
+        let response = match request.path() {
+            "/" | "/index.html" => http_response(
+                200,
+                "text/html; charset=utf-8",
+                crate::page::INDEX_HTML.as_bytes(),
+            ),
+            _ => http_response(404, "text/plain; charset=utf-8", b"not found\n"),
+        };
+        Answer::Respond(response.unwrap_or_default())
+    }
+
+    fn open(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+        let port = conns.peer_addr(id).map_or(0, |a| a.port());
+        let name = format!("User{port}");
+        eprintln!("{name} connected ({} online)", self.room.len() + 1);
+        let cursor = self.room.join(&name);
+        self.clients.insert(
+            id,
+            Client {
+                name,
+                cursor,
+                too_slow: false,
+            },
+        );
+        self.appended = true;
+    }
+
+    fn event(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+        let Some(Event::Text(t)) = conns.connection(id).and_then(|c| c.event()) else {
+            return;
+        };
+        if let Some(client) = self.clients.get(&id) {
+            self.room.broadcast(&format!("{} says: {t}", client.name));
+            self.appended = true;
+        }
+    }
+
+    fn writable(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+        self.pump(conns, id);
+    }
+
+    fn closed(&mut self, _: &mut Conns<'_>, id: ConnId, error: Option<rfc6455::adapter::Error>) {
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        self.room.leave(&client.name);
+        self.appended = true;
+        let why = match (client.too_slow, error) {
+            (true, _) => "too slow".to_string(),
+            (false, None) => "closed".to_string(),
+            (false, Some(e)) => e.to_string(),
+        };
+        eprintln!(
+            "{} disconnected: {why} ({} online)",
+            client.name,
+            self.room.len()
+        );
+    }
+
+    fn turn(&mut self, conns: &mut Conns<'_>) {
+        if !std::mem::take(&mut self.appended) {
+            return;
+        }
+        let ids: Vec<ConnId> = self.clients.keys().copied().collect();
+        for id in ids {
+            self.pump(conns, id);
+        }
+    }
+}
+
+/// Serves the chat on io_uring, forever; returns `Ok` only if io_uring is
+/// unavailable (having said why).
+#[cfg(all(feature = "uring", target_os = "linux"))]
+pub fn serve(addr: &str, ping_interval: Option<Duration>) -> std::io::Result<()> {
+    let mut config = ServerConfig::default();
+    config.config.ping_interval = ping_interval;
+    config.config.max_message_size = 64 << 10;
+    config.config.max_frame_size = 64 << 10;
+    let server = match Server::bind(addr, config) {
+        Ok(server) => server,
+        Err(Error::Unavailable(why)) => {
+            eprintln!("async_broadcast: io_uring is unavailable: {why}");
+            return Ok(());
+        }
+        Err(e) => return Err(std::io::Error::other(e)),
+    };
+    eprintln!("async_broadcast: on io_uring");
+    eprintln!("async_broadcast: chat on http://{}/", server.local_addr()?);
+    let mut chat = Chat {
+        room: Room::default(),
+        clients: HashMap::new(),
+        appended: false,
+    };
+    match server.run(&mut chat) {
+        // The ring is set up on the loop's thread; refused there (out of
+        // locked memory, say) it is unavailable as well.
+        Err(Error::Unavailable(why)) => {
+            eprintln!("async_broadcast: io_uring is unavailable: {why}");
+            Ok(())
+        }
+        r => r.map_err(std::io::Error::other),
+    }
+}
+
+/// Without the `uring` feature: says so, for the caller to fall back.
+#[cfg(not(all(feature = "uring", target_os = "linux")))]
+pub fn serve(_addr: &str, _ping_interval: Option<Duration>) -> std::io::Result<()> {
+    eprintln!(
+        "async_broadcast: io_uring is unavailable: built without the `uring` feature \
+         (cargo run --release --features tokio,uring --example async_broadcast -- [ADDR] --uring)"
+    );
+    Ok(())
+}
