@@ -609,6 +609,38 @@ fn serves_the_page_over_plain_http_and_404_elsewhere(bin: &str) {
     assert!(missing.starts_with("HTTP/1.1 404 "), "{missing:.200}");
 }
 
+/// Rooms stay open and each costs the node threads (and Redis connections
+/// with `--redis`): past `--max-rooms`, an upgrade naming a new room is
+/// refused with 503, while the rooms already open keep working.
+fn rooms_past_the_limit_are_refused_with_503(bin: &str) {
+    let server = Server::start(bin, &["--max-rooms", "2"]);
+    let open = |room: &str| blocking::connect(&format!("ws://{}/room/{room}", server.addr));
+    // The seed's room `/` is open from the start: one more fits.
+    let (mut a, _) = open("a").expect("a second room");
+    match open("b") {
+        Err(blocking::Error::Handshake(e)) => {
+            assert!(e.to_string().contains("503"), "{e}");
+        }
+        other => panic!("a third room was not refused with 503: {other:?}"),
+    }
+    assert!(
+        server.log_contains("its limit (--max-rooms)"),
+        "{}",
+        server.log()
+    );
+    // Open rooms are unaffected.
+    let (_again, _) = open("a").expect("the open room still takes clients");
+    a.send_text("still here").unwrap();
+    let mut said = false;
+    for _ in 0..4 {
+        if next_text(&mut a).ends_with("says: still here") {
+            said = true;
+            break;
+        }
+    }
+    assert!(said, "the open room did not carry the line");
+}
+
 /// With `--ping-interval 0.3` a client is pinged and, answering, stays in.
 /// (Dropping a client that never answers takes `pong_timeout`, the Config
 /// default of 20 s, which the example does not expose: not tested here.)
@@ -715,4 +747,5 @@ against_both!(
     serves_the_page_over_plain_http_and_404_elsewhere,
     keepalive_pings_clients_that_stay_connected,
     negotiates_deflate_with_a_chromium_offer,
+    rooms_past_the_limit_are_refused_with_503,
 );

@@ -9,6 +9,10 @@
 //! plain `http://` or `ws://`. Without the `rustls` feature the flags fail
 //! at start-up, naming the command to run instead.
 //!
+//! Rooms, logs, `--redis URL` (a Redis Stream per room, shared with
+//! `broadcast` nodes), the `chat.v2` subprotocol and the log flags are
+//! `broadcast`'s (see `rooms`, `chat_v2` and `common/chat_log.rs`).
+//!
 //! Same page, same strings and same limits as the blocking `broadcast`
 //! example: everyone is told `User<port> just connected.` when a client
 //! joins, `User<port> says: <text>` for each message, and `User<port> left.`
@@ -25,10 +29,15 @@
 #[path = "../common/accept_backoff.rs"]
 mod accept_backoff;
 mod chat;
+#[path = "../common/chat_log.rs"]
+mod chat_log;
+mod chat_v2;
 mod page;
 mod room;
+mod rooms;
 #[path = "../common/server_args.rs"]
 mod server_args;
+mod uring;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +49,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use chat::chat;
-use room::Room;
+use rooms::Rooms;
 use server_args::ServerArgs;
 
 struct Options {
@@ -48,11 +57,20 @@ struct Options {
     ping_interval: Option<Duration>,
     /// `--tls-cert` and `--tls-key`.
     tls: Option<(String, String)>,
+    /// `--redis URL`: each room's log is a Redis Stream (see `chat_log`).
+    redis: Option<String>,
+    /// The rooms' logs: bounds, resume window, queue.
+    log: chat_log::Options,
+    /// `--uring`: the chat on io_uring (see `uring`), falling back to
+    /// epoll (tokio) with a log line where io_uring is unavailable.
+    uring: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: async_broadcast [ADDR] [--ping-interval SECS] [--tls-cert FILE --tls-key FILE]"
+        "usage: async_broadcast [ADDR] [--ping-interval SECS] [--tls-cert FILE --tls-key FILE] \
+         [--redis URL] [--uring] {}",
+        chat_log::Options::USAGE
     );
     std::process::exit(2)
 }
@@ -62,11 +80,24 @@ fn parse_args() -> Options {
         addr: "127.0.0.1:8081".into(),
         ping_interval: Some(Duration::from_secs(20)),
         tls: None,
+        redis: None,
+        log: chat_log::Options::default(),
+        uring: false,
     };
     let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        match opts.log.parse_flag(&a, || args.next()) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("async_broadcast: {e}");
+                usage()
+            }
+        }
         match a.as_str() {
+            "--uring" => opts.uring = true,
+            "--redis" => opts.redis = Some(args.next().unwrap_or_else(|| usage())),
             "--ping-interval" => {
                 let secs: f64 = args
                     .next()
@@ -100,11 +131,30 @@ async fn main() -> std::io::Result<()> {
     // Exits with a message when the files are unusable or the `rustls`
     // feature is off.
     let tls = tls_args.apply_tls("async_broadcast", "tokio,rustls", &mut config) == "wss";
+    if opts.uring {
+        if tls || opts.redis.is_some() {
+            eprintln!(
+                "async_broadcast: --uring serves plain http:// and ws:// only, without --redis"
+            );
+            std::process::exit(2);
+        }
+        // Returns only if io_uring is unavailable (having said why).
+        uring::serve(&opts.addr, opts.ping_interval)?;
+        eprintln!("async_broadcast: falling back to epoll (tokio)");
+    }
     let listener = TcpListener::bind(&opts.addr).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls { "https" } else { "http" };
     eprintln!("async_broadcast: chat on {scheme}://{addr}/");
-    let room = Arc::new(Room::default());
+    let redis = opts.redis.as_deref().map(|url| {
+        redis::Client::open(url).unwrap_or_else(|e| {
+            eprintln!("async_broadcast: bad redis URL {url:?}: {e}");
+            std::process::exit(2)
+        })
+    });
+    let room = Arc::new(Rooms::new(redis, opts.log.clone()));
+    // The seed's room is there from the start (and its Redis link with it).
+    room.get("/")?;
     config.config.ping_interval = opts.ping_interval;
     config.config.max_message_size = 64 << 10;
     config.config.max_frame_size = 64 << 10;
@@ -134,7 +184,7 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig) {
+async fn serve(stream: TcpStream, port: u16, room: &Rooms, config: &ServerConfig) {
     let Ok(incoming) = ws::read_request(stream, config).await else {
         return;
     };
@@ -143,7 +193,7 @@ async fn serve(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig)
 
 /// [`serve`] over TLS (`config.tls` is set): the TLS handshake, then the
 /// request, within the handshake timeout.
-async fn serve_tls(stream: TcpStream, port: u16, room: &Room, config: &ServerConfig) {
+async fn serve_tls(stream: TcpStream, port: u16, room: &Rooms, config: &ServerConfig) {
     let incoming = match ws::read_request_maybe_tls(stream, config).await {
         Ok(incoming) => incoming,
         Err(e) => {
@@ -155,23 +205,67 @@ async fn serve_tls(stream: TcpStream, port: u16, room: &Room, config: &ServerCon
     welcome(incoming, port, room).await;
 }
 
-/// Answers a request: the page, or the chat until the client leaves.
-async fn welcome<S: AsyncRead + AsyncWrite + Unpin>(incoming: Incoming<S>, port: u16, room: &Room) {
+/// Answers a request: the page, or the chat until the client leaves. The
+/// path picks the room (`/room/NAME`, or the seed's room); a client that
+/// offers `chat.v2` speaks it (see `chat_v2`).
+async fn welcome<S: AsyncRead + AsyncWrite + Unpin>(
+    incoming: Incoming<S>,
+    port: u16,
+    rooms: &Rooms,
+) {
     if !incoming.request().is_upgrade() {
         let _ = page::serve(incoming).await;
         return;
     }
-    let mut socket = match incoming.accept(&Accept::new()).await {
+    let name = rooms::room_of(incoming.request().path());
+    // Made on first use: may wait (briefly) for Redis.
+    let multi = tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread;
+    let opened = if multi {
+        tokio::task::block_in_place(|| rooms.get(&name))
+    } else {
+        rooms.get(&name)
+    };
+    let chan = match opened {
+        Ok(chan) => chan,
+        Err(e) => {
+            eprintln!("async_broadcast: cannot open a room: {e}");
+            let body = format!("Cannot open this room: {e}\n");
+            let _ = incoming.reject(503, body.as_bytes()).await;
+            return;
+        }
+    };
+    let v2 = incoming
+        .request()
+        .subprotocols()
+        .any(|p| p == chat_log::PROTOCOL);
+    let accept = if v2 {
+        Accept::new().subprotocol(chat_log::PROTOCOL)
+    } else {
+        Accept::new()
+    };
+    let mut socket = match incoming.accept(&accept).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("async_broadcast: handshake from port {port} failed: {e}");
             return;
         }
     };
+    if v2 {
+        chat_v2::serve(&mut socket, chan, port).await;
+        return;
+    }
+    let room = &chan.clients.plain;
     let name = format!("User{port}");
-    eprintln!("{name} connected ({} online)", room.len() + 1);
+    eprintln!(
+        "{name} connected to {} ({} online)",
+        chan.name,
+        chan.len() + 1
+    );
+    chan.log.presence.add(&name);
     let cursor = room.join(&name);
     let why = chat(&mut socket, room, &name, cursor).await;
     room.leave(&name);
-    eprintln!("{name} disconnected: {why} ({} online)", room.len());
+    chan.log.presence.remove(&name);
+    eprintln!("{name} disconnected: {why} ({} online)", chan.len());
 }

@@ -40,6 +40,9 @@
 mod accept_backoff;
 #[path = "../async_broadcast/chat.rs"]
 mod chat;
+// The room's `chat.v2` side (used by `async_broadcast`) needs its log's types.
+#[path = "../common/chat_log.rs"]
+mod chat_log;
 #[path = "../async_broadcast/room.rs"]
 mod room;
 

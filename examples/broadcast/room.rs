@@ -53,10 +53,13 @@
 //! (see `tls`). A plain client's path is untouched: its lines go from the
 //! log to its socket as they are.
 //!
-//! The room knows nothing of other nodes: lines said here ([`Room::broadcast`])
-//! are also handed to an optional [`Relay`] (the Redis link, when there is
-//! one), and lines that come from elsewhere are delivered to the clients here
-//! only ([`Room::deliver`]).
+//! The room knows nothing of other nodes: with a [`Relay`] (the room's
+//! log, see `rooms`), a line said here ([`Room::broadcast`]) goes to the
+//! relay, which delivers it back in the log's order ([`Room::deliver`], or
+//! [`Room::deliver_id`] with its log id for the `chat.v2` clients' room);
+//! without one it is delivered here at once. A `chat.v2` room also keeps
+//! each line's log id, so that a resumed client starts right after the
+//! last line it had ([`Room::join_v2`]).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -64,13 +67,14 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use rfc6455::connection::encode_shared;
 use rfc6455::outgoing::SharedFrame;
 use rfc6455::MessageKind;
 
+use crate::chat_log::{v2, Entry, LogId};
 use crate::tls::{self, Tls};
 
 /// Bytes of lines the log keeps for a client that is behind: a client whose
@@ -209,6 +213,20 @@ impl Client {
         drop(out);
         // A parked client that is leaving: the writer looks at it now.
         room.wake(leaving && self.parked.load(Ordering::Acquire));
+    }
+
+    /// Queues a text message for this client alone (a `chat.v2` reply: an
+    /// acknowledgement, a push-back).
+    pub fn push_text(&self, room: &Room, text: &str) {
+        let mut out = lock(&self.out);
+        if out.closing.is_some() {
+            return;
+        }
+        let frame = text_frame(text);
+        out.own_bytes += frame.as_bytes().len();
+        out.own.push_back(Chunk::Shared(frame));
+        drop(out);
+        room.wake(false);
     }
 
     /// Stops sending lines, and queues a Close frame (1008) behind a line
@@ -565,8 +583,19 @@ struct Shared {
     first: u64,
     /// Bytes in `frames`.
     bytes: usize,
+    /// The log id of each line of `frames` (`chat.v2` rooms; zero in the
+    /// others).
+    ids: VecDeque<LogId>,
+    /// The id of the last line that left `frames` (or where the node's
+    /// log started): the lines after it are all in `frames`.
+    dropped: LogId,
+    /// The id of the last line appended.
+    last: LogId,
     /// Clients that joined since the writer last looked.
     joined: Vec<Arc<Client>>,
+    /// The earliest line those clients need (a resumed client may need
+    /// lines the writer would otherwise drop).
+    joined_needs: Option<u64>,
     /// Something to write: a new line, a reply, a client given back by the
     /// watcher.
     dirty: bool,
@@ -582,24 +611,44 @@ impl Shared {
     }
 
     fn append(&mut self, frame: SharedFrame) {
+        let id = self.last;
+        self.append_id(frame, id);
+    }
+
+    /// Appends a line with its log id (or, for a notice, the last line's).
+    fn append_id(&mut self, frame: SharedFrame, id: LogId) {
         self.bytes += frame.as_bytes().len();
         self.frames.push_back(frame);
+        self.ids.push_back(id);
+        self.last = self.last.max(id);
         while self.bytes > MAX_BEHIND_BYTES {
-            let old = self.frames.pop_front().expect("bytes are in frames");
-            self.bytes -= old.as_bytes().len();
-            self.first += 1;
+            self.pop_front();
         }
         self.dirty = true;
     }
 
+    fn pop_front(&mut self) -> bool {
+        let Some(old) = self.frames.pop_front() else {
+            return false;
+        };
+        self.bytes -= old.as_bytes().len();
+        self.first += 1;
+        if let Some(id) = self.ids.pop_front() {
+            self.dropped = self.dropped.max(id);
+        }
+        true
+    }
+
     /// Drops the lines before `seq`, and memory a burst left behind.
     fn drop_before(&mut self, seq: u64) {
+        let seq = self.joined_needs.map_or(seq, |j| j.min(seq));
         while self.first < seq {
-            let Some(old) = self.frames.pop_front() else {
+            if !self.pop_front() {
                 break;
-            };
-            self.bytes -= old.as_bytes().len();
-            self.first += 1;
+            }
+        }
+        if self.ids.capacity() > 64 && self.ids.len() < self.ids.capacity() / 8 {
+            self.ids.shrink_to(self.ids.len() * 2);
         }
         if self.frames.capacity() > 64 && self.frames.len() < self.frames.capacity() / 8 {
             self.frames.shrink_to(self.frames.len() * 2);
@@ -607,9 +656,26 @@ impl Shared {
     }
 }
 
-/// Where lines said in this room go besides its own clients. It must not
-/// block: it runs on the clients' reader threads.
+/// Where lines said in this room go instead of straight to its own clients
+/// (the room's log, which delivers them back). It must not block: it runs
+/// on the clients' reader threads.
 pub type Relay = Box<dyn Fn(&str) + Send + Sync>;
+
+/// A resumed `chat.v2` client's start: where its transcript stopped, and
+/// the lines after that the log gave (see [`Room::join_v2`]).
+pub struct Resume<'a> {
+    pub after: LogId,
+    pub backlog: &'a [Entry],
+}
+
+/// Why [`Room::join_v2`] did not take a client: ask the log again, a
+/// little later.
+pub enum JoinAgain {
+    /// The log's lines do not reach the lines this node still holds.
+    Backlog,
+    /// This node has not read up to where the client is yet.
+    Behind,
+}
 
 /// Everyone in the chat.
 pub struct Room {
@@ -621,7 +687,7 @@ pub struct Room {
     /// Wakes the watcher (a byte written to it).
     watcher_bell: UnixStream,
     online: AtomicUsize,
-    relay: Option<Relay>,
+    relay: OnceLock<Relay>,
     /// A line for each client that joins while it is set (for example: other
     /// nodes are unreachable right now).
     status: Mutex<Option<String>>,
@@ -640,9 +706,12 @@ impl Room {
             to_watch: Mutex::new(Vec::new()),
             watcher_bell: bell,
             online: AtomicUsize::new(0),
-            relay,
+            relay: OnceLock::new(),
             status: Mutex::new(None),
         });
+        if let Some(relay) = relay {
+            let _ = room.relay.set(relay);
+        }
         let r = Arc::clone(&room);
         std::thread::Builder::new()
             .name("writer".into())
@@ -654,6 +723,11 @@ impl Room {
         Ok(room)
     }
 
+    /// Sets the relay, once (see [`Relay`]).
+    pub fn set_relay(&self, relay: Relay) {
+        let _ = self.relay.set(relay);
+    }
+
     /// Adds a client (`stream` is its socket, see [`Client::stream`]; `tls`
     /// its TLS state, for a TLS client) and announces it to everyone,
     /// itself included.
@@ -663,15 +737,20 @@ impl Room {
         set_send_buffer(&stream, SEND_BUFFER);
         let line = format!("{name} just connected.");
         let notice = text_frame(&line);
+        let relay = self.relay.get();
         // Under the status lock, so that a status line delivered at the same
         // time (`notify`) reaches the newcomer exactly once.
         let status = lock(&self.status);
         let client = {
             let mut shared = lock(&self.shared);
-            shared.append(notice.clone());
             // The newcomer starts after its own arrival, which it is sent
-            // first, with the status line if there is one.
-            let mut own = VecDeque::from([Chunk::Shared(notice)]);
+            // first, with the status line if there is one. With a relay,
+            // its arrival comes back through the log, like any line.
+            let mut own = VecDeque::new();
+            if relay.is_none() {
+                shared.append(notice.clone());
+                own.push_back(Chunk::Shared(notice));
+            }
             if let Some(line) = status.as_deref() {
                 own.push_back(Chunk::Shared(text_frame(line)));
             }
@@ -695,10 +774,140 @@ impl Room {
         drop(status);
         self.online.fetch_add(1, Ordering::Relaxed);
         self.ready.notify_one();
-        if let Some(relay) = &self.relay {
+        if let Some(relay) = relay {
             relay(&line);
         }
         client
+    }
+
+    /// Adds a `chat.v2` client (no arrival is announced here: the caller
+    /// logs it). Its first message is `welcome` (session `token`, `name`);
+    /// a resumed client then gets every line after `resume.after`: those
+    /// this node no longer holds from `resume.backlog` (read from the log
+    /// before), the rest from this room's lines, with a `lost` notice first
+    /// if the log no longer has some of them. Gives the socket back when
+    /// the backlog does not reach this room's lines, or this node is behind
+    /// the client.
+    #[allow(clippy::type_complexity)]
+    pub fn join_v2(
+        &self,
+        name: String,
+        token: &str,
+        (stream, tls): (TcpStream, Option<Box<Tls>>),
+        resume: Option<Resume<'_>>,
+        give_up_waiting: bool,
+    ) -> Result<Arc<Client>, (JoinAgain, TcpStream, Option<Box<Tls>>)> {
+        let _ = stream.set_nodelay(true);
+        set_send_buffer(&stream, SEND_BUFFER);
+        let status = lock(&self.status);
+        let mut shared = lock(&self.shared);
+        let mut own: VecDeque<Chunk> = VecDeque::new();
+        let cursor;
+        match resume {
+            None => {
+                own.push_back(Chunk::Shared(text_frame(&v2::welcome(
+                    token,
+                    &name,
+                    shared.last,
+                ))));
+                cursor = shared.end();
+            }
+            Some(Resume { after, backlog }) => {
+                if after > shared.last && !give_up_waiting {
+                    return Err((JoinAgain::Behind, stream, tls));
+                }
+                own.push_back(Chunk::Shared(text_frame(&v2::welcome(token, &name, after))));
+                let d = shared.dropped;
+                let mut next_n = None;
+                if after < d {
+                    // Lines (after, d] come from the backlog.
+                    if backlog.last().is_some_and(|e| e.id < d) {
+                        return Err((JoinAgain::Backlog, stream, tls));
+                    }
+                    next_n = backlog.first().map(|e| e.id.n);
+                    cursor = shared.first;
+                } else {
+                    let skip = shared.ids.iter().take_while(|id| **id <= after).count();
+                    cursor = shared.first + skip as u64;
+                }
+                if next_n.is_none() {
+                    // The first line from this room's own, if it is a line.
+                    let at = (cursor - shared.first) as usize;
+                    next_n = shared.ids.get(at).filter(|id| **id > after).map(|id| id.n);
+                }
+                match next_n {
+                    Some(n) if n > after.n + 1 && after != LogId::ZERO => {
+                        own.push_back(Chunk::Shared(text_frame(&v2::lost(Some(n - after.n - 1)))));
+                    }
+                    Some(n) if n <= after.n => {
+                        own.push_back(Chunk::Shared(text_frame(&v2::lost(None))));
+                    }
+                    _ => {}
+                }
+                for e in backlog.iter().filter(|e| e.id > after && e.id <= d) {
+                    own.push_back(Chunk::Shared(text_frame(&v2::line(e.id, &e.line))));
+                }
+            }
+        }
+        if let Some(line) = status.as_deref() {
+            own.push_back(Chunk::Shared(text_frame(line)));
+        }
+        let own_bytes = own.iter().map(|c| c.bytes().len()).sum();
+        let client = Arc::new(Client {
+            name,
+            stream,
+            tls,
+            parked: AtomicBool::new(false),
+            out: Mutex::new(Out {
+                cursor,
+                own,
+                offset: 0,
+                own_bytes,
+                closing: None,
+            }),
+        });
+        shared.joined.push(Arc::clone(&client));
+        shared.joined_needs = Some(shared.joined_needs.map_or(cursor, |j| j.min(cursor)));
+        shared.dirty = true;
+        drop(shared);
+        drop(status);
+        self.online.fetch_add(1, Ordering::Relaxed);
+        self.ready.notify_one();
+        Ok(client)
+    }
+
+    /// Removes a client without a word (a `chat.v2` client: the caller
+    /// says what is to be said, through the log).
+    pub fn leave_quietly(&self, client: &Client) {
+        let newly = {
+            let mut out = lock(&client.out);
+            let newly = out.closing.is_none();
+            out.closing
+                .get_or_insert_with(|| Instant::now() + CLOSE_GRACE);
+            newly
+        };
+        self.wake(newly && client.parked.load(Ordering::Acquire));
+        self.online.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Delivers a line of the log (`id`; a notice: `None`) to every client
+    /// here.
+    pub fn deliver_id(&self, line: &str, id: Option<LogId>) {
+        let frame = text_frame(line);
+        {
+            let mut shared = lock(&self.shared);
+            let id = id.unwrap_or(shared.last);
+            shared.append_id(frame, id);
+        }
+        self.ready.notify_one();
+    }
+
+    /// Sets where this room's lines start: the log's lines after `id` are
+    /// all delivered to this room (before any client joins).
+    pub fn start_after(&self, id: LogId) {
+        let mut shared = lock(&self.shared);
+        shared.dropped = id;
+        shared.last = shared.last.max(id);
     }
 
     /// Removes a client (its last bytes, if any, get [`CLOSE_GRACE`] to go)
@@ -717,11 +926,12 @@ impl Room {
         self.broadcast(&format!("{} left.", client.name));
     }
 
-    /// Says a line in this room: to every client here, and to the relay.
+    /// Says a line in this room: to the relay if there is one (which
+    /// delivers it back), to every client here otherwise.
     pub fn broadcast(&self, line: &str) {
-        self.deliver(line);
-        if let Some(relay) = &self.relay {
-            relay(line);
+        match self.relay.get() {
+            Some(relay) => relay(line),
+            None => self.deliver(line),
         }
     }
 
@@ -821,6 +1031,7 @@ impl Room {
                 }
                 shared.dirty = false;
                 active.append(&mut shared.joined);
+                shared.joined_needs = None;
                 let flags = (
                     std::mem::take(&mut shared.returned),
                     std::mem::take(&mut shared.parked_changed),
