@@ -142,7 +142,7 @@ async fn main() -> std::io::Result<()> {
         uring::serve(&opts.addr, opts.ping_interval)?;
         eprintln!("async_broadcast: falling back to epoll (tokio)");
     }
-    let listener = TcpListener::bind(&opts.addr).await?;
+    let listener = listen(&opts.addr).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls { "https" } else { "http" };
     eprintln!("async_broadcast: chat on {scheme}://{addr}/");
@@ -193,6 +193,32 @@ async fn serve(stream: TcpStream, port: u16, room: &Rooms, config: &ServerConfig
 
 /// [`serve`] over TLS (`config.tls` is set): the TLS handshake, then the
 /// request, within the handshake timeout.
+/// Each client socket's send buffer: 64 KiB asked (Linux doubles it, and
+/// stops growing it by itself, up to 4 MiB otherwise). A client that stops
+/// reading then holds little kernel memory and falls behind in the room's
+/// log soon, where the 1 MiB rule drops it (as `broadcast`'s `SEND_BUFFER`).
+const SEND_BUFFER: u32 = 64 << 10;
+
+/// The listening socket, bound to `addr` with [`SEND_BUFFER`] set on it:
+/// on Linux the sockets it accepts inherit it.
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.set_send_buffer_size(SEND_BUFFER)?;
+        match socket.bind(a) {
+            Ok(()) => return socket.listen(1024),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other(format!("{addr}: no address"))))
+}
+
 async fn serve_tls(stream: TcpStream, port: u16, room: &Rooms, config: &ServerConfig) {
     let incoming = match ws::read_request_maybe_tls(stream, config).await {
         Ok(incoming) => incoming,
