@@ -623,6 +623,11 @@ fn rooms_past_the_limit_are_refused_with_503(bin: &str) {
         }
         other => panic!("a third room was not refused with 503: {other:?}"),
     }
+    // The log is read by another thread: give it a moment.
+    let deadline = Instant::now() + LONG;
+    while !server.log_contains("its limit (--max-rooms)") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
     assert!(
         server.log_contains("its limit (--max-rooms)"),
         "{}",
