@@ -96,11 +96,9 @@ impl Handler for Chat {
             return Answer::Accept;
         }
         let response = match request.path() {
-            "/" | "/index.html" => http_response(
-                200,
-                "text/html; charset=utf-8",
-                crate::page::INDEX_HTML.as_bytes(),
-            ),
+            "/" | "/index.html" => {
+                http_response(200, "text/html; charset=utf-8", PLAIN_PAGE.as_bytes())
+            }
             _ => http_response(404, "text/plain; charset=utf-8", b"not found\n"),
         };
         Answer::Respond(response.unwrap_or_default())
@@ -208,3 +206,7 @@ pub fn serve(_addr: &str, _ping_interval: Option<Duration>) -> std::io::Result<(
     );
     Ok(())
 }
+
+/// The page without the `chat.v2` offer: this chat speaks the seed's
+/// strings only.
+static PLAIN_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(crate::page::plain_page);

@@ -66,6 +66,13 @@ use room::Room;
 /// (`wss:` when the page came over `https:`).
 const INDEX_HTML: &str = include_str!("../broadcast/index.html");
 
+/// The page without the `chat.v2` offer: this chat speaks the seed's
+/// strings only, and Chromium fails a handshake whose answer picks none of
+/// the offered subprotocols.
+static PLAIN_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    INDEX_HTML.replacen("const OFFER = [\"chat.v2\"];", "const OFFER = [];", 1)
+});
+
 struct App {
     room: Room,
     config: ServerConfig,
@@ -162,7 +169,7 @@ async fn root(
         return match *req.method() {
             Method::GET | Method::HEAD => (
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                INDEX_HTML,
+                PLAIN_PAGE.as_str(),
             )
                 .into_response(),
             _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
