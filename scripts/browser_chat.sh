@@ -11,38 +11,16 @@
 #   scripts/browser_chat.sh
 #
 # Installs Debian's `chromium` with apt when no Chromium is found ($CHROMIUM,
-# or chromium / chromium-browser / google-chrome on the PATH). When it
-# cannot be installed, says so loudly and exits 0, except under CI (CI set),
-# where the browser test must run and the script fails instead.
+# or chromium / chromium-browser / google-chrome on the PATH; see
+# scripts/lib_chromium.sh). When it cannot be installed, says so loudly and
+# exits 0, except under CI (CI set), where the browser test must run and the
+# script fails instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have_chromium() {
-  [ -n "${CHROMIUM:-}" ] && return 0
-  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
-    command -v google-chrome >/dev/null 2>&1 || command -v google-chrome-stable >/dev/null 2>&1
-}
-
-if ! have_chromium && command -v apt-get >/dev/null 2>&1; then
-  echo "browser_chat: no Chromium; installing Debian's chromium with apt"
-  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-  $SUDO apt-get update -qq || true
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || true
-fi
-
-if ! have_chromium; then
-  banner=$(printf '#%.0s' $(seq 72))
-  echo "$banner"
-  echo "# browser_chat: Chromium could not be installed: the chat.v2 page's"
-  echo "# wss:// browser test did NOT run."
-  echo "$banner"
-  if [ -n "${CI:-}" ]; then
-    exit 1
-  fi
-  exit 0
-fi
-
-command -v chromium >/dev/null 2>&1 && chromium --version 2>/dev/null || true
+. scripts/lib_chromium.sh
+ensure_chromium browser_chat "the chat.v2 page's" \
+  "wss:// browser test did NOT run."
 # --all-features: the artifacts of the README's test command are reused;
 # FEATURES=tokio,rustls picks features instead.
 if [ -n "${FEATURES:-}" ]; then features=(--features "$FEATURES"); else features=(--all-features); fi

@@ -14,22 +14,25 @@
 //!   id, under the name the page was welcomed with;
 //! - the server's log: the page's name connected on `chat.v2`.
 //!
-//! Chromium is `$CHROMIUM`, or `chromium`, `chromium-browser`,
+//! Chromium is driven over the DevTools protocol (see
+//! `common/devtools.rs`). Chromium is `$CHROMIUM`, or `chromium`, `chromium-browser`,
 //! `google-chrome` on the `PATH`; without one the test says so loudly and
 //! passes, unless `RFC6455_BROWSER_REQUIRED` is set (`scripts/browser_chat.sh`
 //! sets it, after installing Chromium with apt if it is missing; CI runs
 //! that script).
 #![cfg(all(feature = "tokio", feature = "rustls"))]
 
+#[path = "common/devtools.rs"]
+mod devtools;
 mod examples_bin;
 mod tls_chat;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use devtools::{chromium_or_skip, json_field, json_string, Chromium, DevTools, SHOWN_LINES};
 use rfc6455::handshake::ClientOptions;
 use rfc6455::tokio::{self as ws, MaybeTlsStream, WebSocketStream};
 use rfc6455::Message;
@@ -40,87 +43,6 @@ const LINE: &str = "hello from Chromium over wss on chat.v2";
 
 /// The room the page is opened in (`#room=browser`).
 const ROOM: &str = "/room/browser";
-
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ]
-    .iter()
-    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-    .find(|candidate| candidate.is_file())
-}
-
-/// Whether the test runs as root (from /proc: no libc call needed).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
-        })
-        .unwrap_or(false)
-}
-
-/// Headless Chromium with remote debugging on an ephemeral port, killed
-/// when dropped.
-struct Chromium {
-    child: Child,
-    devtools: String,
-}
-
-impl Chromium {
-    fn start(bin: &Path, profile: &Path) -> Chromium {
-        let mut cmd = Command::new(bin);
-        cmd.args([
-            "--headless",
-            "--disable-gpu",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--remote-debugging-port=0",
-            // The certificate is from the test's own CA.
-            "--ignore-certificate-errors",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        // Chromium's sandbox refuses to run as root.
-        if is_root() {
-            cmd.arg("--no-sandbox");
-        }
-        let mut child = cmd.spawn().expect("start Chromium");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    let _ = tx.send(url.trim().to_string());
-                }
-            }
-        });
-        let devtools = rx
-            .recv_timeout(LONG)
-            .expect("Chromium did not print its DevTools address");
-        Chromium { child, devtools }
-    }
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `broadcast ADDR --tls-cert … --tls-key … [--redis URL]`, killed when
 /// dropped; its log lines are kept.
@@ -237,158 +159,6 @@ impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Just enough JSON for the DevTools protocol
-
-/// `s` as a JSON string.
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// The first string value of `"key":` in `json`, unescaped.
-fn json_field(json: &str, key: &str) -> Option<String> {
-    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
-    let mut out = String::new();
-    let mut chars = json[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                'b' => out.push('\u{8}'),
-                'f' => out.push('\u{c}'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    let unit = u32::from_str_radix(&hex, 16).ok()?;
-                    out.push(char::from_u32(unit).unwrap_or('\u{fffd}'));
-                }
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
-    }
-    None
-}
-
-/// A DevTools protocol connection (to the browser; pages by session). The
-/// events that arrive while waiting for answers are kept.
-struct DevTools {
-    ws: WebSocketStream<MaybeTlsStream>,
-    next: u64,
-    events: Vec<String>,
-}
-
-impl DevTools {
-    async fn connect(url: &str) -> DevTools {
-        let config = ws::ClientConfig::default().max_message_size(64 << 20);
-        let (ws, _) = ws::connect_with(url, &config)
-            .await
-            .expect("connect to Chromium's DevTools WebSocket");
-        DevTools {
-            ws,
-            next: 1,
-            events: Vec::new(),
-        }
-    }
-
-    /// Sends a command; returns its answer (`Err`: the protocol's error).
-    async fn call(
-        &mut self,
-        session: Option<&str>,
-        method: &str,
-        params: &str,
-    ) -> Result<String, String> {
-        let id = self.next;
-        self.next += 1;
-        let session = session
-            .map(|s| format!(",\"sessionId\":{}", json_string(s)))
-            .unwrap_or_default();
-        let command =
-            format!("{{\"id\":{id},\"method\":\"{method}\",\"params\":{params}{session}}}");
-        self.ws.send_text(&command).await.unwrap();
-        let (tail_comma, tail_brace) = (format!("\"id\":{id},"), format!("\"id\":{id}}}"));
-        loop {
-            let msg = tokio::time::timeout(LONG, self.ws.read())
-                .await
-                .expect("Chromium did not answer")
-                .unwrap();
-            let Message::Text(text) = msg else { continue };
-            // Events carry a "method" (keys come sorted: it is first).
-            if text.starts_with("{\"method\"") {
-                self.events.push(text);
-                continue;
-            }
-            if text.contains(&tail_comma) || text.contains(&tail_brace) {
-                return match text.contains("\"error\":{") && !text.contains("\"result\":{") {
-                    true => Err(text),
-                    false => Ok(text),
-                };
-            }
-        }
-    }
-
-    /// Evaluates `expression` in the page; its string value.
-    async fn eval(&mut self, session: &str, expression: &str) -> Result<String, String> {
-        let params = format!(
-            "{{\"expression\":{},\"returnByValue\":true}}",
-            json_string(expression)
-        );
-        let answer = self
-            .call(Some(session), "Runtime.evaluate", &params)
-            .await?;
-        if answer.contains("\"exceptionDetails\"") {
-            return Err(answer);
-        }
-        json_field(&answer, "value").ok_or(answer)
-    }
-
-    /// Evaluates `expression` until `done` says yes (the page may still be
-    /// loading or connecting); returns the value.
-    async fn eval_until(
-        &mut self,
-        session: &str,
-        expression: &str,
-        what: &str,
-        done: impl Fn(&str) -> bool,
-    ) -> String {
-        let deadline = Instant::now() + LONG;
-        let mut last = Err(String::new());
-        while Instant::now() < deadline {
-            last = self.eval(session, expression).await;
-            if let Ok(value) = &last {
-                if done(value) {
-                    return value.clone();
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the page never showed {what}; last: {last:?}")
-    }
-
-    /// The events kept so far of `method` (the raw JSON).
-    fn events_of(&self, method: &str) -> Vec<&str> {
-        let head = format!("{{\"method\":\"{method}\"");
-        self.events
-            .iter()
-            .filter(|e| e.starts_with(&head))
-            .map(String::as_str)
-            .collect()
     }
 }
 
@@ -518,22 +288,11 @@ impl Watcher {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
-    let Some(chromium_bin) = find_chromium() else {
-        let banner = "#".repeat(72);
-        let message = "NO CHROMIUM: the chat.v2 page's browser test (wss://) did not run. \
-                       Install it (apt-get install -y chromium), set $CHROMIUM, \
-                       or run scripts/browser_chat.sh, which installs it.";
-        assert!(
-            std::env::var_os("RFC6455_BROWSER_REQUIRED").is_none(),
-            "{message}"
-        );
-        // Straight to the process's stderr: libtest captures `eprintln!`
-        // of a passing test, and this must be seen.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{banner}\n# SKIPPED: {message}\n{banner}\n"
-        );
+    let Some(chromium_bin) = chromium_or_skip(
+        "NO CHROMIUM: the chat.v2 page's browser test (wss://) did not run. \
+         Install it (apt-get install -y chromium), set $CHROMIUM, \
+         or run scripts/browser_chat.sh, which installs it.",
+    ) else {
         return;
     };
     let certs = Certs::new();
@@ -556,22 +315,9 @@ async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
     let mut watcher = Watcher::connect(&ws_url, &certs).await;
 
     let profile = certs.dir().join("chromium-profile");
-    let chromium = Chromium::start(&chromium_bin, &profile);
+    let chromium = Chromium::start(&chromium_bin, &profile, None);
     let mut devtools = DevTools::connect(&chromium.devtools).await;
-    let target = devtools
-        .call(None, "Target.createTarget", "{\"url\":\"about:blank\"}")
-        .await
-        .unwrap();
-    let target = json_field(&target, "targetId").unwrap();
-    let attached = devtools
-        .call(
-            None,
-            "Target.attachToTarget",
-            &format!("{{\"targetId\":{},\"flatten\":true}}", json_string(&target)),
-        )
-        .await
-        .unwrap();
-    let session = json_field(&attached, "sessionId").unwrap();
+    let session = devtools.open_page("about:blank").await;
     // Chromium's own record of the page's WebSocket, from before it opens.
     devtools
         .call(Some(&session), "Network.enable", "{}")
@@ -642,12 +388,7 @@ async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
         .await;
 
     // The page sends a line, typed and sent as a person would ...
-    let send = format!(
-        "(() => {{ document.getElementById('text').value = {}; \
-         document.getElementById('send').click(); return 'sent'; }})()",
-        json_string(LINE)
-    );
-    assert_eq!(devtools.eval(&session, &send).await.unwrap(), "sent");
+    devtools.send_line(&session, LINE).await;
     // ... it reaches the room under the page's name, with a log id ...
     let said = format!("{page_name} says: {LINE}");
     let (_, line) = watcher
@@ -662,10 +403,8 @@ async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
         "not a log id: {id}"
     );
     // ... and the page shows it once.
-    let lines =
-        "Array.from(document.querySelectorAll('#messages li'), li => li.textContent).join('\\n')";
     let page_lines = devtools
-        .eval_until(&session, lines, "its own line", |v| {
+        .eval_until(&session, SHOWN_LINES, "its own line", |v| {
             v.lines().any(|l| l == said)
         })
         .await;
@@ -719,7 +458,7 @@ async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
             .await;
         eprintln!("after the node was killed and started again, the page shows: {shown:?}");
         let all = devtools
-            .eval_until(&session, lines, "the line said after the blip", |v| {
+            .eval_until(&session, SHOWN_LINES, "the line said after the blip", |v| {
                 v.lines().any(|l| l == theirs)
             })
             .await;
@@ -740,12 +479,7 @@ async fn chromium_speaks_chat_v2_over_wss_to_broadcast() {
         );
         // The page says something after the resume; the room has it.
         let again = "and again after the resume";
-        let send = format!(
-            "(() => {{ document.getElementById('text').value = {}; \
-             document.getElementById('send').click(); return 'sent'; }})()",
-            json_string(again)
-        );
-        assert_eq!(devtools.eval(&session, &send).await.unwrap(), "sent");
+        devtools.send_line(&session, again).await;
         let said_again = format!("{page_name} says: {again}");
         watcher
             .until_from(since, "the page's line after the resume", |v, r| {

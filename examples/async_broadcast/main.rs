@@ -34,6 +34,7 @@ mod chat_log;
 mod chat_v2;
 mod page;
 mod room;
+#[path = "../common/rooms.rs"]
 mod rooms;
 #[path = "../common/server_args.rs"]
 mod server_args;
@@ -51,6 +52,17 @@ use tokio::net::{TcpListener, TcpStream};
 use chat::chat;
 use rooms::Rooms;
 use server_args::ServerArgs;
+
+/// The rooms (`common/rooms.rs`) on this example's [`Room`](room::Room):
+/// its plain clients are told once that Redis is lost
+/// ([`rooms::UNREACHABLE`]); the status line is for `chat.v2` clients.
+impl rooms::NodeRoom for room::Room {
+    const PROGRAM: &'static str = "async_broadcast";
+    const PLAIN_STATUS: bool = false;
+    fn open() -> std::io::Result<Arc<room::Room>> {
+        Ok(Arc::new(room::Room::default()))
+    }
+}
 
 struct Options {
     addr: String,

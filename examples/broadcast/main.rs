@@ -82,6 +82,7 @@ mod accept_backoff;
 mod chat_log;
 mod page;
 mod room;
+#[path = "../common/rooms.rs"]
 mod rooms;
 #[path = "../common/server_args.rs"]
 mod server_args;
@@ -103,6 +104,16 @@ use room::{JoinAgain, Resume, Room};
 use rooms::{Chan, Rooms};
 use server_args::ServerArgs;
 use tls::Tls;
+
+/// The rooms (`common/rooms.rs`) on this example's [`Room`]: a plain client
+/// that joins while Redis is lost is told so ([`rooms::UNREACHABLE`]).
+impl rooms::NodeRoom for Room {
+    const PROGRAM: &'static str = "broadcast";
+    const PLAIN_STATUS: bool = true;
+    fn open() -> std::io::Result<Arc<Room>> {
+        Room::new(None)
+    }
+}
 
 struct Options {
     addr: String,

@@ -1,4 +1,6 @@
-//! The node's chat rooms: `/` (the seed's one room) and `/room/NAME`, each
+//! The node's chat rooms, for `broadcast` and `async_broadcast` alike, each
+//! on its own `crate::room::Room` (what differs is in the [`NodeRoom`] each
+//! implements for it): `/` (the seed's one room) and `/room/NAME`, each
 //! made on first use, each with its log (`chat_log`: in memory, or a Redis
 //! Stream with `--redis`) and two [`Room`]s of clients: the plain ones (the
 //! seed's strings) and the `chat.v2` ones (the same lines with their ids).
@@ -16,6 +18,18 @@ use std::time::Duration;
 
 use crate::chat_log::{self, v2, Entry, Log, Options, Sink};
 use crate::room::Room;
+
+/// What each example's rooms differ in: it implements this for its
+/// [`Room`] (in its `main.rs`).
+pub trait NodeRoom {
+    /// The program's name, which starts its log lines.
+    const PROGRAM: &'static str;
+    /// Whether the plain clients' room keeps [`UNREACHABLE`] as its status
+    /// line while Redis is lost (see `Room::notify`), or only says it once.
+    const PLAIN_STATUS: bool;
+    /// A room of clients, with no relay yet.
+    fn open() -> std::io::Result<Arc<Self>>;
+}
 
 /// What the plain clients are told when Redis is lost, and while it stays
 /// lost.
@@ -64,7 +78,8 @@ impl Sink for Clients {
             self.plain.notify(REACHABLE, None);
             self.v2.notify(&v2::notice(V2_REACHABLE), None);
         } else {
-            self.plain.notify(UNREACHABLE, Some(UNREACHABLE));
+            let status = Room::PLAIN_STATUS.then_some(UNREACHABLE);
+            self.plain.notify(UNREACHABLE, status);
             let notice = v2::notice(V2_UNREACHABLE);
             self.v2.notify(&notice, Some(&notice));
         }
@@ -109,12 +124,12 @@ impl Rooms {
             )));
         }
         let clients = Arc::new(Clients {
-            plain: Room::new(None)?,
-            v2: Room::new(None)?,
+            plain: Room::open()?,
+            v2: Room::open()?,
         });
         let sink: Arc<dyn Sink> = Arc::clone(&clients) as Arc<dyn Sink>;
         let log = Arc::new(match &self.redis {
-            Some(client) => Log::redis(client.clone(), name, &self.opts, sink, "broadcast")?,
+            Some(client) => Log::redis(client.clone(), name, &self.opts, sink, Room::PROGRAM)?,
             None => Log::memory(&self.opts, sink)?,
         });
         // Where this node's lines start (with Redis: the stream's end when
@@ -126,7 +141,7 @@ impl Rooms {
             if relay_log.is_up() {
                 match relay_log.append(line.to_string(), None, None) {
                     Ok(()) => return,
-                    Err(e) => eprintln!("broadcast: a line stays on this node: {e}"),
+                    Err(e) => eprintln!("{}: a line stays on this node: {e}", Room::PROGRAM),
                 }
             }
             if let Some(plain) = weak.upgrade() {
