@@ -17,8 +17,8 @@
 //! off and logs once per episode (see `common/accept_backoff.rs`).
 //!
 //! `--uring` (feature `uring`, Linux): the same server on io_uring
-//! (`rfc6455::uring`: one thread, one ring, batched submissions), with the
-//! same settings and output. Where io_uring is unavailable (an old kernel,
+//! (`rfc6455::uring`: a loop, thread and ring per core, batched
+//! submissions), with the same settings and output. Where io_uring is unavailable (an old kernel,
 //! `kernel.io_uring_disabled`, a seccomp filter, `RFC6455_NO_URING` set, or
 //! the feature off) it logs why and falls back to the tokio (epoll) server:
 //! `cargo run --release --features tokio,uring --example async_echo_server -- [ADDR] --uring`.
@@ -159,7 +159,10 @@ mod uring_echo {
             "async_echo_server listening on ws://{}",
             server.local_addr()?
         );
-        match server.run(&mut Echo) {
+        // One loop (thread and ring) per core, as tokio has a worker per
+        // core: echo connections share nothing.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match server.run_threads(cores, |_| Echo) {
             // The ring is set up on the loop's thread; refused there (out of
             // locked memory, say) it is unavailable as well.
             Err(Error::Unavailable(why)) => {

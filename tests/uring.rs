@@ -18,7 +18,7 @@ use std::time::Duration;
 use rfc6455::adapter::{ClientConfig, ServerConfig};
 use rfc6455::blocking;
 use rfc6455::handshake::{http_response, Request};
-use rfc6455::uring::{probe, Answer, ConnId, Conns, Handler, Server};
+use rfc6455::uring::{probe, Answer, ConnId, Conns, Handler, RingConfig, Server};
 use rfc6455::{CloseCode, Message};
 
 /// `None` (having said why, loudly) where io_uring cannot be used.
@@ -101,11 +101,17 @@ fn echoes_text_and_binary() {
 fn many_connections_at_once() {
     let Some(()) = available() else { return };
     let (addr, _closed) = echo_server(ServerConfig::default());
-    let clients: Vec<_> = (0..32)
+    echo_from_clients(addr, 32, 50);
+}
+
+/// `clients` connections at once, each sending `messages` texts and
+/// reading each one's echo, then closing.
+fn echo_from_clients(addr: SocketAddr, clients: usize, messages: usize) {
+    let clients: Vec<_> = (0..clients)
         .map(|c| {
             thread::spawn(move || {
                 let (mut ws, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
-                for i in 0..50 {
+                for i in 0..messages {
                     let text = format!("{c}:{i}");
                     ws.send_text(&text).unwrap();
                     assert_eq!(ws.read().unwrap(), Message::Text(text));
@@ -117,6 +123,160 @@ fn many_connections_at_once() {
     for c in clients {
         c.join().unwrap();
     }
+}
+
+/// Echoes, and counts the connections its loop opened.
+struct CountingEcho {
+    opened: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Handler for CountingEcho {
+    fn open(&mut self, _: &mut Conns<'_>, _: ConnId) {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn event(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+        if let Some(conn) = conns.connection_mut(id) {
+            let _ = conn.echo_event();
+        }
+    }
+}
+
+#[test]
+fn run_threads_spreads_connections_over_loops_that_each_serve_them() {
+    let Some(()) = available() else { return };
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default()).expect("bind");
+    let addr = server.local_addr().unwrap();
+    let opened: Arc<Vec<Arc<AtomicUsize>>> = Arc::new((0..2).map(|_| Arc::default()).collect());
+    let counts = Arc::clone(&opened);
+    let (made_tx, made) = mpsc::channel();
+    thread::spawn(move || {
+        server.run_threads(2, move |i| {
+            made_tx.send(i).unwrap();
+            CountingEcho {
+                opened: Arc::clone(&counts[i]),
+            }
+        })
+    });
+    let mut loops: Vec<usize> = (0..2)
+        .map(|_| made.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    loops.sort();
+    assert_eq!(loops, [0, 1], "one handler per loop, built on its thread");
+    // 32 connections: the kernel picks a loop for each by a hash of the
+    // addresses; all 32 on one of two loops has odds of 2^-31.
+    echo_from_clients(addr, 32, 20);
+    let per_loop: Vec<usize> = opened.iter().map(|n| n.load(Ordering::SeqCst)).collect();
+    assert_eq!(per_loop.iter().sum::<usize>(), 32, "{per_loop:?}");
+    assert!(
+        per_loop.iter().all(|&n| n > 0),
+        "a loop got nothing: {per_loop:?}"
+    );
+}
+
+/// Sends to every connection the lines other threads hand over.
+struct Feed {
+    lines: mpsc::Receiver<String>,
+    opened: mpsc::Sender<()>,
+}
+
+impl Handler for Feed {
+    fn open(&mut self, _: &mut Conns<'_>, _: ConnId) {
+        let _ = self.opened.send(());
+    }
+
+    fn event(&mut self, _: &mut Conns<'_>, _: ConnId) {}
+
+    fn woken(&mut self, conns: &mut Conns<'_>) {
+        let ids: Vec<ConnId> = conns.ids().collect();
+        for line in self.lines.try_iter() {
+            for &id in &ids {
+                conns.send(id, &Message::Text(line.clone())).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_waker_lets_another_thread_hand_work_to_the_loop() {
+    let Some(()) = available() else { return };
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default()).expect("bind");
+    let addr = server.local_addr().unwrap();
+    let waker = server.waker();
+    let (lines_tx, lines) = mpsc::channel();
+    let (opened, open) = mpsc::channel();
+    thread::spawn(move || server.run(&mut Feed { lines, opened }));
+    let mut clients: Vec<_> = (0..3)
+        .map(|_| blocking::connect(&format!("ws://{addr}/")).unwrap().0)
+        .collect();
+    for _ in 0..3 {
+        open.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
+    // Nothing reaches the clients until the loop is woken.
+    lines_tx.send("first".to_string()).unwrap();
+    clients[0]
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(clients[0].read().is_err(), "delivered without a wake");
+    // A blocking stream that timed out is not used again: a fresh one.
+    clients[0] = blocking::connect(&format!("ws://{addr}/")).unwrap().0;
+    open.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Many wakes from several threads: every line arrives once, in order.
+    let senders: Vec<_> = (0..4)
+        .map(|t| {
+            let (waker, lines_tx) = (waker.clone(), lines_tx.clone());
+            thread::spawn(move || {
+                for i in 0..25 {
+                    lines_tx.send(format!("{t}:{i}")).unwrap();
+                    waker.wake();
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    for (c, ws) in clients.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        while got.len() < 101 {
+            match ws.read().unwrap() {
+                Message::Text(t) => got.push(t),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Queued before the first wake: sent to everyone connected then.
+        assert_eq!(got.remove(0), "first");
+        for t in 0..4 {
+            let mine: Vec<&String> = got
+                .iter()
+                .filter(|l| l.starts_with(&format!("{t}:")))
+                .collect();
+            let want: Vec<String> = (0..25).map(|i| format!("{t}:{i}")).collect();
+            assert_eq!(
+                mine,
+                want.iter().collect::<Vec<_>>(),
+                "client {c}, thread {t}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_small_receive_pool_runs_dry_and_recovers() {
+    let Some(()) = available() else { return };
+    // Two receive buffers for 16 busy connections: receives complete with
+    // ENOBUFS and are queued again once buffers come back.
+    let mut ring = RingConfig::default();
+    ring.buffers = 2;
+    ring.buffer_size = 4096;
+    let server = Server::bind_with("127.0.0.1:0", ServerConfig::default(), ring).expect("bind");
+    let addr = server.local_addr().unwrap();
+    let (tx, _closed) = mpsc::channel();
+    thread::spawn(move || server.run(&mut Echo { closed: tx }));
+    echo_from_clients(addr, 16, 50);
 }
 
 #[test]

@@ -1,20 +1,23 @@
 //! `async_broadcast --uring`: the same chat on io_uring (feature `uring`,
-//! `rfc6455::uring`): one thread, one ring.
+//! `rfc6455::uring`): one loop (thread and ring) per core, sharing the room.
 //!
 //! The same page, strings and rules as the tokio path: the same [`Room`]
 //! (one log of encoded frames, each client a cursor in it, at most
 //! [`BATCH`] lines moved into a connection at a time and only while its
 //! queue is at or below the high-water mark, a client whose next line left
 //! the log closed with 1008 "too slow!"). What differs is who moves the
-//! lines: instead of one task per client woken by every line, the loop's
-//! [`Handler::turn`] moves the turn's new lines into every connection once
-//! per loop turn, and the ring submits all their sends together.
+//! lines: instead of one task per client woken by every line, each loop's
+//! [`Handler::turn`] moves the turn's new lines into every connection of
+//! that loop once per loop turn, and the ring submits all their sends
+//! together. A loop that added lines in a turn wakes the other loops once
+//! ([`Waker`]), and they move the lines to their own clients.
 #![cfg_attr(
     not(all(feature = "uring", target_os = "linux")),
     allow(dead_code, unused_imports)
 )]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rfc6455::handshake::{http_response, Request};
@@ -28,7 +31,7 @@ use crate::room::{Room, Taken};
 const BATCH: usize = 64;
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
-use rfc6455::uring::{Answer, ConnId, Conns, Error, Handler, Server};
+use rfc6455::uring::{Answer, ConnId, Conns, Error, Handler, Server, Waker};
 
 struct Client {
     name: String,
@@ -39,10 +42,16 @@ struct Client {
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
 struct Chat {
-    room: Room,
+    room: Arc<Room>,
+    /// This loop's clients.
     clients: HashMap<ConnId, Client>,
-    /// Lines were added this turn: every client gets them in `turn`.
+    /// Lines were added this turn: every client gets them in `turn`, and
+    /// the other loops are woken.
     appended: bool,
+    /// Another loop added lines.
+    woken: bool,
+    /// The other loops' wakers.
+    others: Vec<Waker>,
 }
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
@@ -152,8 +161,18 @@ impl Handler for Chat {
         );
     }
 
+    fn woken(&mut self, _: &mut Conns<'_>) {
+        self.woken = true;
+    }
+
     fn turn(&mut self, conns: &mut Conns<'_>) {
-        if !std::mem::take(&mut self.appended) {
+        let appended = std::mem::take(&mut self.appended);
+        if appended {
+            for other in &self.others {
+                other.wake();
+            }
+        }
+        if !(appended | std::mem::take(&mut self.woken)) {
             return;
         }
         let ids: Vec<ConnId> = self.clients.keys().copied().collect();
@@ -179,14 +198,44 @@ pub fn serve(addr: &str, ping_interval: Option<Duration>) -> std::io::Result<()>
         }
         Err(e) => return Err(std::io::Error::other(e)),
     };
-    eprintln!("async_broadcast: on io_uring");
-    eprintln!("async_broadcast: chat on http://{}/", server.local_addr()?);
-    let mut chat = Chat {
-        room: Room::default(),
+    // One loop per core, as tokio has a worker per core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut loops = vec![server];
+    for _ in 1..cores {
+        match loops[0].another_loop() {
+            Ok(another) => loops.push(another),
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+    let wakers: Vec<Waker> = loops.iter().map(Server::waker).collect();
+    let room = Arc::new(Room::default());
+    let chat = |i: usize| Chat {
+        room: Arc::clone(&room),
         clients: HashMap::new(),
         appended: false,
+        woken: false,
+        others: (wakers.iter().enumerate())
+            .filter(|&(j, _)| j != i)
+            .map(|(_, w)| w.clone())
+            .collect(),
     };
-    match server.run(&mut chat) {
+    eprintln!("async_broadcast: on io_uring");
+    eprintln!(
+        "async_broadcast: chat on http://{}/",
+        loops[0].local_addr()?
+    );
+    let first = loops.remove(0);
+    for (i, server) in loops.into_iter().enumerate() {
+        let mut chat = chat(i + 1);
+        std::thread::spawn(move || {
+            if let Err(e) = server.run(&mut chat) {
+                // The first loop may be serving: no falling back now.
+                eprintln!("async_broadcast: an io_uring loop failed: {e}");
+                std::process::exit(1);
+            }
+        });
+    }
+    match first.run(&mut chat(0)) {
         // The ring is set up on the loop's thread; refused there (out of
         // locked memory, say) it is unavailable as well.
         Err(Error::Unavailable(why)) => {

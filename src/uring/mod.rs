@@ -1,6 +1,6 @@
 //! A server loop on io_uring (feature `uring`, Linux 5.19+).
 //!
-//! One thread, one ring, every connection: [`Server`] accepts TCP
+//! One thread, one ring, its connections: [`Server`] accepts TCP
 //! connections, reads their opening handshakes, and then carries out the
 //! [`Driver`]'s steps for each connection (the same driver as the blocking
 //! and tokio adapters: this module adds no protocol logic; it only decides
@@ -8,6 +8,14 @@
 //! application is a [`Handler`]: it is called with each event and may queue
 //! frames on any connection ([`Conns`]), so a broadcast is a loop of
 //! `send_shared` calls followed by one submission of all the sends.
+//!
+//! One loop per core: [`Server::run_threads`] runs several loops, each on
+//! its own thread with its own ring and listener on the same address
+//! (`SO_REUSEPORT`: the kernel spreads new connections over them; a
+//! connection stays on its loop). Loops that share state (a chat room)
+//! wake each other with a [`Waker`] ([`Handler::woken`]), which also lets
+//! any thread hand work to a loop; [`Server::another_loop`] builds the
+//! loops for an application that spawns them itself.
 //!
 //! # How the I/O is done
 //!
@@ -63,8 +71,9 @@
 //! loop is small because the driver's steps map directly onto
 //! submissions; the price is `sys`'s `unsafe` blocks. Ring-mapped provided
 //! buffers (`IORING_REGISTER_PBUF_RING`, no submission to give a buffer
-//! back) and vectored sends straight from the shared frames are what is
-//! left to win back the difference.
+//! back) were tried and measured no different from the pool given back by
+//! submissions (four alternating pairs), so they were not kept; vectored
+//! sends straight from the shared frames are left.
 //!
 //! # When io_uring is unavailable
 //!
@@ -256,6 +265,15 @@ pub trait Handler {
         let _ = (conns, id);
     }
 
+    /// A [`Waker`] of this loop was used since the last turn (called
+    /// before [`turn`](Self::turn)): work handed over by another thread
+    /// (a line said on another loop of a chat, a message from a queue) is
+    /// there to be picked up. Wakes that come close together are
+    /// reported once.
+    fn woken(&mut self, conns: &mut Conns<'_>) {
+        let _ = conns;
+    }
+
     /// Called once per loop turn, after the turn's completions and timers
     /// were handled and before what they queued is submitted: the place to
     /// do once what many events of the turn asked for (a chat moves the
@@ -423,10 +441,83 @@ impl Conns<'_> {
     }
 }
 
+/// A listener with `SO_REUSEPORT` set (and `SO_REUSEADDR`, as std's
+/// `TcpListener::bind`): [`Server::run_threads`] binds one per loop on the
+/// same address, and the kernel spreads new connections over them by a
+/// hash of their addresses. (With one listener shared by several rings,
+/// one ring took every connection.)
+fn bind_shared(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let mut last = None;
+    for addr in addr.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        match socket.bind(&addr.into()).and_then(|()| socket.listen(4096)) {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
+}
+
 /// Operation kinds in the low byte of a submission's user data.
 const ACCEPT: u64 = 1;
 const RECV: u64 = 2;
 const SEND: u64 = 3;
+const WAKE: u64 = 4;
+
+/// Wakes a [`Server`]'s loop from any thread: its handler's
+/// [`Handler::woken`] is then called on the loop's thread. Cheap to clone;
+/// a wake costs one `write` on an eventfd. Waking a loop that is gone does
+/// nothing.
+///
+/// ```no_run
+/// use rfc6455::adapter::ServerConfig;
+/// use rfc6455::uring::{ConnId, Conns, Handler, Server};
+/// use std::sync::mpsc;
+///
+/// /// Sends what other threads hand over to every connection.
+/// struct Feed(mpsc::Receiver<String>);
+///
+/// impl Handler for Feed {
+///     fn event(&mut self, _: &mut Conns<'_>, _: ConnId) {}
+///     fn woken(&mut self, conns: &mut Conns<'_>) {
+///         let ids: Vec<ConnId> = conns.ids().collect();
+///         for line in self.0.try_iter() {
+///             for &id in &ids {
+///                 if let Some(conn) = conns.connection_mut(id) {
+///                     let _ = conn.send_text(&line);
+///                 }
+///             }
+///         }
+///     }
+/// }
+///
+/// let server = Server::bind("127.0.0.1:9002", ServerConfig::default())?;
+/// let (lines, feed) = mpsc::channel();
+/// let waker = server.waker();
+/// std::thread::spawn(move || {
+///     lines.send("news".to_string()).unwrap();
+///     waker.wake();
+/// });
+/// server.run(&mut Feed(feed))?;
+/// # Ok::<(), rfc6455::uring::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Waker {
+    eventfd: std::sync::Arc<std::fs::File>,
+}
+
+impl Waker {
+    /// Wakes the loop (see [`Handler::woken`]).
+    pub fn wake(&self) {
+        use std::io::Write;
+        // Fails only if the counter would overflow (2^64 - 2 wakes not
+        // yet seen): the loop is awake then anyway.
+        let _ = (&*self.eventfd).write(&1u64.to_ne_bytes());
+    }
+}
 
 /// The timer heap's index for the accept back-off.
 const ACCEPT_TIMER: u32 = u32::MAX;
@@ -456,6 +547,10 @@ pub struct Server {
     epoch: Instant,
     multishot_accept: bool,
     open: usize,
+    /// Counts [`Waker::wake`]s; polled by the ring.
+    wake: std::sync::Arc<std::fs::File>,
+    /// A wake arrived this turn.
+    woken: bool,
 }
 
 impl Server {
@@ -472,7 +567,7 @@ impl Server {
         ring: RingConfig,
     ) -> Result<Server, Error> {
         probe()?;
-        let listener = TcpListener::bind(addr)?;
+        let listener = bind_shared(addr)?;
         Ok(Server {
             ring: None,
             ring_config: ring,
@@ -486,6 +581,39 @@ impl Server {
             epoch: Instant::now(),
             multishot_accept: true,
             open: 0,
+            wake: std::sync::Arc::new(sys::eventfd()?),
+            woken: false,
+        })
+    }
+
+    /// A [`Waker`] for this server's loop.
+    pub fn waker(&self) -> Waker {
+        Waker {
+            eventfd: std::sync::Arc::clone(&self.wake),
+        }
+    }
+
+    /// Another server on the same address, with the same settings, to run
+    /// on another thread with a ring of its own: the kernel spreads new
+    /// connections over the two (`SO_REUSEPORT`).
+    /// [`run_threads`](Self::run_threads) does this for handlers that need
+    /// no [`Waker`]s of each other's loops.
+    pub fn another_loop(&self) -> Result<Server, Error> {
+        Ok(Server {
+            ring: None,
+            ring_config: self.ring_config.clone(),
+            listener: bind_shared(self.listener.local_addr()?)?,
+            config: self.config.clone(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            timers: BinaryHeap::new(),
+            dirty: Vec::new(),
+            starved: Vec::new(),
+            epoch: self.epoch,
+            multishot_accept: self.multishot_accept,
+            open: 0,
+            wake: std::sync::Arc::new(sys::eventfd()?),
+            woken: false,
         })
     }
 
@@ -494,12 +622,71 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves connections with `handler`, forever; returns only if the
-    /// ring fails.
+    /// Serves with `threads` loops (at least one), each on a thread of its
+    /// own with a ring of its own, all accepting on this server's listener:
+    /// the kernel hands each new connection to one of them, and a
+    /// connection stays on the loop that accepted it. `make(i)` builds loop
+    /// `i`'s handler on that loop's thread, so a handler need not be
+    /// `Send`; handlers share nothing unless the application shares it
+    /// (each handler's [`Conns`] are its own loop's connections).
+    ///
+    /// Returns the first loop's failure (a ring that cannot be set up on
+    /// its thread: [`Error::Unavailable`]); the other loops keep serving.
+    ///
+    /// One loop per core suits servers whose connections are independent
+    /// (an echo server); a chat whose every line goes to every connection
+    /// is simpler on one loop ([`run`](Self::run)).
+    ///
+    /// ```no_run
+    /// use rfc6455::adapter::ServerConfig;
+    /// use rfc6455::uring::{ConnId, Conns, Handler, Server};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {
+    ///     fn event(&mut self, conns: &mut Conns<'_>, id: ConnId) {
+    ///         if let Some(conn) = conns.connection_mut(id) {
+    ///             let _ = conn.echo_event();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// let server = Server::bind("127.0.0.1:9002", ServerConfig::default())?;
+    /// server.run_threads(cores, |_| Echo)?;
+    /// # Ok::<(), rfc6455::uring::Error>(())
+    /// ```
+    pub fn run_threads<H, F>(self, threads: usize, make: F) -> Result<(), Error>
+    where
+        H: Handler,
+        F: Fn(usize) -> H + Send + Sync + 'static,
+    {
+        let mut loops = Vec::with_capacity(threads.max(1));
+        for _ in 1..threads.max(1) {
+            loops.push(self.another_loop()?);
+        }
+        loops.push(self);
+        let make = std::sync::Arc::new(make);
+        let (done, failed) = std::sync::mpsc::channel();
+        for (i, server) in loops.into_iter().enumerate() {
+            let (done, make) = (done.clone(), std::sync::Arc::clone(&make));
+            std::thread::Builder::new()
+                .name(std::format!("rfc6455-uring-{i}"))
+                .spawn(move || {
+                    let mut handler = make(i);
+                    let _ = done.send(server.run(&mut handler));
+                })?;
+        }
+        drop(done);
+        failed.recv().unwrap_or(Ok(()))
+    }
+
+    /// Serves connections with `handler` on this thread, forever; returns
+    /// only if the ring fails.
     pub fn run<H: Handler>(mut self, handler: &mut H) -> Result<(), Error> {
         let c = &self.ring_config;
         self.ring = Some(Ring::new(c.entries, c.buffers, c.buffer_size, true)?);
         self.arm_accept()?;
+        self.arm_wake()?;
         let mut done = Vec::with_capacity(1024);
         loop {
             for id in std::mem::take(&mut self.starved) {
@@ -514,6 +701,9 @@ impl Server {
                 self.complete(c, handler)?;
             }
             self.run_timers(handler)?;
+            if std::mem::take(&mut self.woken) {
+                handler.woken(&mut self.conns());
+            }
             handler.turn(&mut self.conns());
             while !self.dirty.is_empty() {
                 for id in std::mem::take(&mut self.dirty) {
@@ -548,6 +738,24 @@ impl Server {
         let id = ConnId { index: 0, gen: 0 };
         let (fd, multi) = (self.listener.as_raw_fd(), self.multishot_accept);
         self.ring().accept(fd, multi, user_data(id, ACCEPT))
+    }
+
+    fn arm_wake(&mut self) -> io::Result<()> {
+        let fd = self.wake.as_raw_fd();
+        self.ring()
+            .poll_readable(fd, user_data(ConnId { index: 0, gen: 0 }, WAKE))
+    }
+
+    /// The eventfd is readable: a [`Waker`] was used.
+    fn wakened(&mut self, c: &Completion) -> io::Result<()> {
+        use std::io::Read;
+        // Resets the count, so that the next wake completes the poll again.
+        let _ = (&*self.wake).read(&mut [0; 8]);
+        self.woken = true;
+        match c.more() {
+            true => Ok(()),
+            false => self.arm_wake(), // ended (or failed): poll again
+        }
     }
 
     fn arm_recv(&mut self, id: ConnId) -> io::Result<()> {
@@ -664,6 +872,7 @@ impl Server {
                 self.received(id, &c, handler)
             }
             SEND => self.sent(id, c, handler),
+            WAKE => self.wakened(&c),
             _ => Ok(()),
         }
     }

@@ -189,6 +189,17 @@ impl Ring {
         unsafe { TcpStream::from_raw_fd(result) }
     }
 
+    /// Completes (again and again: multishot) whenever `fd` becomes
+    /// readable: the loop's [`eventfd`].
+    pub(crate) fn poll_readable(&mut self, fd: RawFd, user_data: u64) -> io::Result<()> {
+        let entry = opcode::PollAdd::new(types::Fd(fd), libc::POLLIN as u32)
+            .multi(true)
+            .build()
+            .user_data(user_data);
+        // SAFETY: no memory is shared with the kernel.
+        unsafe { self.push(&entry) }
+    }
+
     /// Receives into a buffer the kernel picks from the pool.
     pub(crate) fn recv(&mut self, fd: RawFd, user_data: u64) -> io::Result<()> {
         let entry = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), self.size as u32)
@@ -294,6 +305,18 @@ impl Ring {
     pub(crate) fn recv_done(&mut self) {
         self.recvs = self.recvs.saturating_sub(1);
     }
+}
+
+/// A new non-blocking eventfd (a counter another thread adds to, to wake
+/// the loop; see `Waker`).
+pub(crate) fn eventfd() -> io::Result<std::fs::File> {
+    // SAFETY: `eventfd` takes no pointers.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative result is a new descriptor nothing else owns.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
 impl Drop for Ring {
