@@ -3,23 +3,20 @@
 //! and acknowledged with its log id, while the room's lines (with their
 //! ids) and its own replies go out.
 
-use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rfc6455::connection::encode_shared;
-use rfc6455::tokio::{Error, WebSocketStream};
+use rfc6455::tokio::WebSocketStream;
 use rfc6455::{CloseCode, Event, Message, MessageKind};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
+use crate::chat::{ended, next_event};
 use crate::chat_log::{self, v2, Origin, Request};
-use crate::room::{JoinAgain, Taken};
+use crate::room::JoinAgain;
 use crate::rooms::Chan;
-
-/// Lines moved from the room's log into the connection at a time.
-const BATCH: usize = 64;
 
 /// How long a client has to say `hello` or `resume`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,43 +130,11 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             .send_shared(&encode_shared(MessageKind::Text, line.as_bytes()));
     }
     let mut missed: Option<u64> = None;
-    let mut appended = std::pin::pin!(room.appended());
     loop {
-        let next = poll_fn(|cx| loop {
-            appended.as_mut().enable();
+        // The replies (acks, busy) go out ahead of the room's lines.
+        let next = next_event(socket, room, &mut cursor, &mut missed, |cx, conn| {
             while let Poll::Ready(Some(reply)) = replies.poll_recv(cx) {
-                let frame = encode_shared(MessageKind::Text, reply.as_bytes());
-                let _ = socket.connection_mut().send_shared(&frame);
-            }
-            let high = socket.high_water();
-            let mut more = false;
-            if socket.connection_mut().output().len() <= high {
-                let conn = socket.connection_mut();
-                match room.take(&mut cursor, BATCH, |frame| {
-                    let _ = conn.send_shared(frame);
-                }) {
-                    Taken::Lines(left) => more = left,
-                    Taken::Lagged(n) => {
-                        missed = Some(n);
-                        return Poll::Ready(Err(Error::ConnectionClosed));
-                    }
-                }
-            }
-            if let Poll::Ready(r) = socket.poll_prepare(cx) {
-                return Poll::Ready(r);
-            }
-            let full = socket.connection_mut().output().len() > high;
-            if full {
-                if let Some(n) = room.missed(cursor) {
-                    missed = Some(n);
-                    return Poll::Ready(Err(Error::ConnectionClosed));
-                }
-            } else if more {
-                continue;
-            }
-            match appended.as_mut().poll(cx) {
-                Poll::Ready(()) => appended.set(room.appended()),
-                Poll::Pending => return Poll::Pending,
+                let _ = conn.send_shared(&encode_shared(MessageKind::Text, reply.as_bytes()));
             }
         })
         .await;
@@ -200,19 +165,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                 }
             }
-            Err(Error::ConnectionClosed) if missed.is_some() => {
-                eprintln!(
-                    "{name} is too slow ({} lines missed): disconnecting",
-                    missed.unwrap_or(0)
-                );
-                let _ = socket
-                    .connection_mut()
-                    .close(CloseCode::POLICY_VIOLATION, "too slow!");
-                let _ = tokio::time::timeout(Duration::from_secs(1), socket.flush()).await;
-                return "too slow".into();
-            }
-            Err(Error::ConnectionClosed) => return "closed".into(),
-            Err(e) => return format!("{e}"),
+            Err(e) => return ended(socket, name, missed, e).await,
         }
     }
 }
