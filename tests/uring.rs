@@ -264,6 +264,37 @@ fn a_waker_lets_another_thread_hand_work_to_the_loop() {
     }
 }
 
+/// Says "tick" to everyone 50 ms after each connection opened.
+struct Ticker;
+
+impl Handler for Ticker {
+    fn open(&mut self, conns: &mut Conns<'_>, _: ConnId) {
+        conns.wake_in(Duration::from_millis(50));
+    }
+
+    fn event(&mut self, _: &mut Conns<'_>, _: ConnId) {}
+
+    fn woken(&mut self, conns: &mut Conns<'_>) {
+        let ids: Vec<ConnId> = conns.ids().collect();
+        for id in ids {
+            conns.send(id, &Message::Text("tick".into())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn wake_in_calls_woken_later_on_the_loop() {
+    let Some(()) = available() else { return };
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default()).expect("bind");
+    let addr = server.local_addr().unwrap();
+    thread::spawn(move || server.run(&mut Ticker));
+    let (mut ws, _) = blocking::connect(&format!("ws://{addr}/")).unwrap();
+    let opened = std::time::Instant::now();
+    ws.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Text("tick".into()));
+    assert!(opened.elapsed() >= Duration::from_millis(40), "too early");
+}
+
 #[test]
 fn a_small_receive_pool_runs_dry_and_recovers() {
     let Some(()) = available() else { return };

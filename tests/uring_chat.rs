@@ -151,6 +151,48 @@ fn many_clients_get_every_line() {
 }
 
 #[test]
+fn a_burst_of_lines_reaches_everyone_in_order() {
+    // Lines that come faster than the chat moves them to its clients wait
+    // for the next move (a timer of the loop's own): none is lost or held.
+    let Some((addr, _log, _server)) = start() else {
+        return;
+    };
+    let mut clients: Vec<_> = (0..12)
+        .map(|_| blocking::connect(&format!("ws://{addr}/")).unwrap().0)
+        .collect();
+    let ports: Vec<u16> = clients.iter().map(port).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        for p in &ports[i..] {
+            assert_eq!(text(c), format!("User{p} just connected."));
+        }
+    }
+    for c in clients.iter_mut() {
+        // A line held forever fails the test instead of hanging it.
+        c.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .unwrap();
+    }
+    // The first line goes out at once (nothing was moved for a while);
+    // the rest, sent right after it arrived, come within the chat's
+    // interval of that move and wait for its timer.
+    clients[0].send_text("burst 0").unwrap();
+    assert_eq!(
+        text(&mut clients[0]),
+        format!("User{} says: burst 0", ports[0])
+    );
+    // Queued, then written at once: one segment, one receive, one turn.
+    for i in 1..200 {
+        let line = format!("burst {i}");
+        clients[0].connection_mut().send_text(&line).unwrap();
+    }
+    clients[0].flush().unwrap();
+    for (n, c) in clients.iter_mut().enumerate() {
+        for i in usize::from(n == 0)..200 {
+            assert_eq!(text(c), format!("User{} says: burst {i}", ports[0]));
+        }
+    }
+}
+
+#[test]
 fn serves_the_page_and_404() {
     let Some((addr, _log, _server)) = start() else {
         return;

@@ -7,10 +7,11 @@
 //! queue is at or below the high-water mark, a client whose next line left
 //! the log closed with 1008 "too slow!"). What differs is who moves the
 //! lines: instead of one task per client woken by every line, each loop's
-//! [`Handler::turn`] moves the turn's new lines into every connection of
-//! that loop once per loop turn, and the ring submits all their sends
-//! together. A loop that added lines in a turn wakes the other loops once
-//! ([`Waker`]), and they move the lines to their own clients.
+//! [`Handler::turn`] moves the room's new lines into every connection of
+//! that loop at once, at most every [`PUMP_EVERY`], and the ring submits
+//! all their sends together. A loop that added lines in a turn wakes the
+//! other loops once ([`Waker`]), and they move the lines to their own
+//! clients.
 #![cfg_attr(
     not(all(feature = "uring", target_os = "linux")),
     allow(dead_code, unused_imports)
@@ -18,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rfc6455::handshake::{http_response, Request};
 use rfc6455::tokio::ServerConfig;
@@ -30,6 +31,16 @@ use crate::room::{Room, Taken};
 /// tokio path's `chat::BATCH`).
 const BATCH: usize = 64;
 
+/// The room's new lines are moved to this loop's clients at most this
+/// often. A line that comes later than that after the last move goes out at
+/// once (a quiet room adds no delay); lines that come faster wait for the
+/// next move, at most this long, so that each send carries more of them: a
+/// send costs the kernel about the same whatever it carries. Measured at
+/// saturation (1,000 clients, 4 senders × 8 in flight): 10 ms gave 0.26 µs of
+/// server CPU per delivery against 0.39-0.53 µs with every turn's lines
+/// sent at once, and a lower p99 (38 against 44-52 ms).
+const PUMP_EVERY: Duration = Duration::from_millis(10);
+
 #[cfg(all(feature = "uring", target_os = "linux"))]
 use rfc6455::uring::{Answer, ConnId, Conns, Error, Handler, Server, Waker};
 
@@ -38,6 +49,8 @@ struct Client {
     cursor: u64,
     /// Fell out of the log: closing with 1008.
     too_slow: bool,
+    /// Stopped taking lines at the high-water mark.
+    blocked: bool,
 }
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
@@ -48,8 +61,14 @@ struct Chat {
     /// Lines were added this turn: every client gets them in `turn`, and
     /// the other loops are woken.
     appended: bool,
-    /// Another loop added lines.
+    /// Another loop added lines, or the pump's timer fired.
     woken: bool,
+    /// Lines wait to be moved to the clients (see [`PUMP_EVERY`]).
+    pending: bool,
+    /// When the lines were last moved to every client.
+    pumped: Instant,
+    /// When the [`Conns::wake_in`] armed last fires.
+    timer: Option<Instant>,
     /// The other loops' wakers.
     others: Vec<Waker>,
 }
@@ -68,6 +87,8 @@ impl Chat {
         let mut missed = None;
         loop {
             if !conns.has_room(id) {
+                // `writable` pumps again when the queue drains.
+                client.blocked = true;
                 missed = self.room.missed(client.cursor);
                 break;
             }
@@ -124,6 +145,7 @@ impl Handler for Chat {
                 name,
                 cursor,
                 too_slow: false,
+                blocked: false,
             },
         );
         self.appended = true;
@@ -140,7 +162,16 @@ impl Handler for Chat {
     }
 
     fn writable(&mut self, conns: &mut Conns<'_>, id: ConnId) {
-        self.pump(conns, id);
+        // Only a client that stopped at its high-water mark: the others get
+        // the next lines with everyone (`turn`), so that a send carries
+        // what arrived since the last pump rather than since its last send.
+        if self
+            .clients
+            .get_mut(&id)
+            .is_some_and(|c| std::mem::take(&mut c.blocked))
+        {
+            self.pump(conns, id);
+        }
     }
 
     fn closed(&mut self, _: &mut Conns<'_>, id: ConnId, error: Option<rfc6455::adapter::Error>) {
@@ -172,9 +203,23 @@ impl Handler for Chat {
                 other.wake();
             }
         }
-        if !(appended | std::mem::take(&mut self.woken)) {
+        // Woken by another loop (new lines), or by the timer below.
+        self.pending |= appended | std::mem::take(&mut self.woken);
+        if !self.pending {
             return;
         }
+        let now = Instant::now();
+        self.timer = self.timer.filter(|&at| at > now);
+        let since = now - self.pumped;
+        if since < PUMP_EVERY {
+            if self.timer.is_none() {
+                self.timer = Some(now + (PUMP_EVERY - since));
+                conns.wake_in(PUMP_EVERY - since);
+            }
+            return;
+        }
+        self.pending = false;
+        self.pumped = now;
         let ids: Vec<ConnId> = self.clients.keys().copied().collect();
         for id in ids {
             self.pump(conns, id);
@@ -214,6 +259,9 @@ pub fn serve(addr: &str, ping_interval: Option<Duration>) -> std::io::Result<()>
         clients: HashMap::new(),
         appended: false,
         woken: false,
+        pending: false,
+        pumped: Instant::now(),
+        timer: None,
         others: (wakers.iter().enumerate())
             .filter(|&(j, _)| j != i)
             .map(|(_, w)| w.clone())

@@ -335,6 +335,7 @@ struct Entry {
 pub struct Conns<'a> {
     entries: &'a mut Vec<Entry>,
     dirty: &'a mut Vec<ConnId>,
+    timers: &'a mut Timers,
     epoch: Instant,
     open: usize,
 }
@@ -439,7 +440,20 @@ impl Conns<'_> {
     pub fn is_empty(&self) -> bool {
         self.open == 0
     }
+
+    /// Calls [`Handler::woken`] on this loop once `delay` has passed (as
+    /// a [`Waker`] would): a timer of the handler's own, to do work later
+    /// in one go (a chat that moves lines to its clients every few
+    /// milliseconds, so that each send carries more of them).
+    pub fn wake_in(&mut self, delay: Duration) {
+        let at = self.epoch.elapsed() + delay;
+        self.timers.push(Reverse((at, WAKE_TIMER, 0)));
+    }
 }
+
+/// Deadlines: (when, connection index or one of the special indexes below,
+/// generation).
+type Timers = BinaryHeap<Reverse<(Duration, u32, u32)>>;
 
 /// A listener with `SO_REUSEPORT` set (and `SO_REUSEADDR`, as std's
 /// `TcpListener::bind`): [`Server::run_threads`] binds one per loop on the
@@ -522,6 +536,9 @@ impl Waker {
 /// The timer heap's index for the accept back-off.
 const ACCEPT_TIMER: u32 = u32::MAX;
 
+/// The timer heap's index for [`Conns::wake_in`].
+const WAKE_TIMER: u32 = u32::MAX - 1;
+
 /// The most one send takes from a connection's queue.
 const MAX_SEND: usize = 256 << 10;
 
@@ -541,7 +558,7 @@ pub struct Server {
     config: ServerConfig,
     entries: Vec<Entry>,
     free: Vec<u32>,
-    timers: BinaryHeap<Reverse<(Duration, u32, u32)>>,
+    timers: Timers,
     dirty: Vec<ConnId>,
     starved: Vec<ConnId>,
     epoch: Instant,
@@ -724,6 +741,7 @@ impl Server {
         Conns {
             entries: &mut self.entries,
             dirty: &mut self.dirty,
+            timers: &mut self.timers,
             epoch: self.epoch,
             open: self.open,
         }
@@ -1125,6 +1143,10 @@ impl Server {
             self.timers.pop();
             if index == ACCEPT_TIMER {
                 self.arm_accept()?;
+                continue;
+            }
+            if index == WAKE_TIMER {
+                self.woken = true;
                 continue;
             }
             let id = ConnId { index, gen };
