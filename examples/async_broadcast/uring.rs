@@ -36,9 +36,10 @@ const BATCH: usize = 64;
 /// once (a quiet room adds no delay); lines that come faster wait for the
 /// next move, at most this long, so that each send carries more of them: a
 /// send costs the kernel about the same whatever it carries. Measured at
-/// saturation (1,000 clients, 4 senders × 8 in flight): 10 ms gave 0.26 µs of
-/// server CPU per delivery against 0.39-0.53 µs with every turn's lines
-/// sent at once, and a lower p99 (38 against 44-52 ms).
+/// saturation (1,000 clients, 4 senders × 8 in flight, two rounds taking
+/// turns): 0.58-0.62× the server CPU per delivery of moving every turn's
+/// lines at once, 1.27-1.32× the deliveries/s, and a lower p99 (23-31
+/// against 38 ms). README, "io_uring".
 const PUMP_EVERY: Duration = Duration::from_millis(10);
 
 #[cfg(all(feature = "uring", target_os = "linux"))]
