@@ -35,6 +35,12 @@ use super::Unavailable;
 /// The buffer group of the receive pool.
 const GROUP: u16 = 0;
 
+/// `IORING_RECVSEND_POLL_FIRST` (Linux 5.19): a receive waits for the
+/// socket to be readable before trying, instead of trying first. The loop
+/// queues a receive once it has consumed what came, when more has rarely
+/// arrived yet, so the first try would usually fail.
+const RECVSEND_POLL_FIRST: u16 = 1;
+
 /// One completion, copied out of the completion queue.
 #[derive(Debug)]
 pub(crate) struct Completion {
@@ -204,6 +210,7 @@ impl Ring {
     pub(crate) fn recv(&mut self, fd: RawFd, user_data: u64) -> io::Result<()> {
         let entry = opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), self.size as u32)
             .buf_group(GROUP)
+            .ioprio(RECVSEND_POLL_FIRST)
             .build()
             .flags(squeue::Flags::BUFFER_SELECT)
             .user_data(user_data);
