@@ -573,6 +573,11 @@ pub struct Server {
 impl Server {
     /// Binds `addr` and sets up a ring with [`RingConfig::default`].
     /// Fails with [`Error::Unavailable`] where io_uring cannot be used.
+    ///
+    /// The listener is bound with `SO_REUSEPORT` (for
+    /// [`another_loop`](Self::another_loop)): another socket of the same
+    /// user that sets it too may bind the same address and take a share of
+    /// its connections (Linux allows it to the same user only).
     pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<Server, Error> {
         Self::bind_with(addr, config, RingConfig::default())
     }
