@@ -126,21 +126,28 @@ fn joins_lines_and_leaves_with_the_same_strings() {
     );
 }
 
-#[test]
-fn many_clients_get_every_line() {
-    let Some((addr, _log, _server)) = start() else {
-        return;
-    };
-    let mut clients: Vec<_> = (0..50)
+/// `n` clients join, one after the other; each hears the join notices of
+/// everyone who joined after it (itself included). Returns them and their
+/// ports (their names are `User<port>`).
+fn join(addr: &str, n: usize) -> (Vec<blocking::WebSocket<blocking::MaybeTlsStream>>, Vec<u16>) {
+    let mut clients: Vec<_> = (0..n)
         .map(|_| blocking::connect(&format!("ws://{addr}/")).unwrap().0)
         .collect();
     let ports: Vec<u16> = clients.iter().map(port).collect();
-    // Everyone hears everyone who joined after them.
     for (i, c) in clients.iter_mut().enumerate() {
         for p in &ports[i..] {
             assert_eq!(text(c), format!("User{p} just connected."));
         }
     }
+    (clients, ports)
+}
+
+#[test]
+fn many_clients_get_every_line() {
+    let Some((addr, _log, _server)) = start() else {
+        return;
+    };
+    let (mut clients, ports) = join(&addr, 50);
     for i in 0..20 {
         clients[i % 50].send_text(&format!("line {i}")).unwrap();
         let who = ports[i % 50];
@@ -157,15 +164,7 @@ fn a_burst_of_lines_reaches_everyone_in_order() {
     let Some((addr, _log, _server)) = start() else {
         return;
     };
-    let mut clients: Vec<_> = (0..12)
-        .map(|_| blocking::connect(&format!("ws://{addr}/")).unwrap().0)
-        .collect();
-    let ports: Vec<u16> = clients.iter().map(port).collect();
-    for (i, c) in clients.iter_mut().enumerate() {
-        for p in &ports[i..] {
-            assert_eq!(text(c), format!("User{p} just connected."));
-        }
-    }
+    let (mut clients, ports) = join(&addr, 12);
     for c in clients.iter_mut() {
         // A line held forever fails the test instead of hanging it.
         c.set_read_timeout(Some(std::time::Duration::from_secs(3)))
